@@ -1,0 +1,13 @@
+using Spectre.Console.Cli;
+
+namespace Qwen.ModelPrep.Commands;
+
+// PLACEHOLDER until its owner lands the real command.
+/// <summary>The <c>tokenizer</c> command.</summary>
+public sealed class TokenizerCommand : AsyncCommand<TokenizerCommand.Settings>
+{
+    public sealed class Settings : CommandSettings { }
+
+    protected override Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+        => throw new ModelPrepException("not implemented yet");
+}
