@@ -10,7 +10,7 @@ namespace Qwen.Benchmarks;
 /// <summary>Benchmarks of the batching engine on one package.</summary>
 public sealed class EngineBenchmarks(string package, int? threads)
 {
-    private readonly ModelManifest _manifest = ModelPackage.Open(package, PackageVerification.None).Manifest;
+    private readonly ModelManifest _manifest = ModelPackage.Open(package, PackageVerification.SizesOnly).Manifest;
 
     /// <summary>Bytes of weights one decoded token reads: every matrix of every layer, the norms, lm_head, and one embedding row.</summary>
     /// <remarks>int4 matrices (MatMulNBits) read K·N/2 bytes of packed weights plus one float32 scale (and half a byte of zero point when asymmetric) per block.</remarks>
@@ -117,7 +117,7 @@ public sealed class EngineBenchmarks(string package, int? threads)
 
     private QwenScheduler Create(int batch, int sequence, bool prefixReuse) => QwenScheduler.Load(package, new QwenSchedulerOptions
     {
-        Runtime = new ModelRuntimeOptions { IntraOpThreads = threads, Verification = PackageVerification.None },
+        Runtime = new ModelRuntimeOptions { IntraOpThreads = threads, Verification = PackageVerification.SizesOnly },
         Scheduling = new SchedulerOptions { MaxBatchSize = batch, MaxSequenceLength = sequence, MaxQueueLength = batch, EnablePrefixReuse = prefixReuse },
     });
 
