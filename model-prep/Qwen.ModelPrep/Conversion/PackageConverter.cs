@@ -36,6 +36,9 @@ public sealed class PackageConverter
     /// <summary>Creates a converter that opens checkpoints with <paramref name="openReader"/> (a checkpoint directory → reader).</summary>
     public PackageConverter(Func<string, ICheckpointReader> openReader) => _openReader = openReader;
 
+    /// <summary>A converter for checkpoints in the Hugging Face safetensors layout (single file or sharded).</summary>
+    public static PackageConverter ForSafetensors() => new(dir => throw new ModelPrepException("safetensors reader not merged yet"));
+
     /// <summary>Serializer settings of <c>qwen-model.json</c> (System.Text.Json web defaults: camelCase).</summary>
     public static JsonSerializerOptions ManifestSerializerOptions => ManifestJson;
 

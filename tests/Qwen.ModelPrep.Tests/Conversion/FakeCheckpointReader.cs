@@ -70,7 +70,8 @@ internal sealed class FakeCheckpointReader : ICheckpointReader
         }
         Add("transformer.ln_f.weight", [h], 0.1, 1.0);
         Add("lm_head.weight", [v, h], 2.0 / Math.Sqrt(h));
-        return new FakeCheckpointReader(new CheckpointConfig(arch, new GenerationDefaults()), t);
+        // The real eos id (151643) does not exist in a small vocabulary; ONNX Runtime GenAI checks it.
+        return new FakeCheckpointReader(new CheckpointConfig(arch, new GenerationDefaults { EosTokenId = v - 1 }), t);
     }
 
     public CheckpointTensorInfo GetInfo(string name)
