@@ -17,6 +17,10 @@ public static partial class OpenAiRequestReader
         {
             throw OpenAiException.InvalidJson("the body is empty");
         }
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            throw OpenAiException.InvalidJson("the body is not valid UTF-8");
+        }
         JsonDocument doc;
         try
         {
@@ -26,10 +30,11 @@ public static partial class OpenAiRequestReader
         {
             throw OpenAiException.InvalidJson(ex.Message);
         }
-        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        var kind = doc.RootElement.ValueKind;
+        if (kind != JsonValueKind.Object)
         {
             doc.Dispose();
-            throw OpenAiException.InvalidJson($"the root is a JSON {Kind(doc.RootElement.ValueKind)}, not an object");
+            throw OpenAiException.InvalidJson($"the root is a JSON {Kind(kind)}, not an object");
         }
         return doc;
     }

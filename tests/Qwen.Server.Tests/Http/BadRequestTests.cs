@@ -107,7 +107,7 @@ public sealed class BadRequestTests : IAsyncLifetime
     {
         using var client = _server.CreateClient(Key);
         var bytes = Encoding.UTF8.GetBytes("{\"model\":\"qwen-test\",\"messages\":[{\"role\":\"user\",\"content\":\"ab\"}]}");
-        var at = Array.IndexOf(bytes, (byte)'a');
+        var at = Encoding.UTF8.GetString(bytes).IndexOf("ab", StringComparison.Ordinal);
         bytes[at] = 0xC3; // a lead byte followed by an ASCII byte: not UTF-8
         using var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
