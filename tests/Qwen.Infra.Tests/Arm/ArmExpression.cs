@@ -159,6 +159,17 @@ public static class ArmExpression
                         }
                         return merged;
                     }
+                case "createobject":
+                    {
+                        var created = new JsonObject();
+                        for (var i = 0; i + 1 < args.Count; i += 2)
+                        {
+                            created[AsText(args[i])] = ArmScope.ToNode(args[i + 1]);
+                        }
+                        return created;
+                    }
+                case "createarray":
+                    return new JsonArray(args.Select(ArmScope.ToNode).ToArray());
                 case "uniquestring":
                     return FakeUniqueString(args.Select(AsText));
                 case "guid":
