@@ -1,0 +1,17 @@
+namespace Qwen.Serving.Orchestrations;
+
+/// <summary>Settings of the chat-session and ReAct orchestrations and of the worker link.</summary>
+public sealed class OrchestrationOptions
+{
+    /// <summary>GPU worker base URI (app setting <c>Qwen__Worker__BaseUri</c>); when set, turns run remotely.</summary>
+    public Uri? WorkerBaseUri { get; set; }
+
+    /// <summary>Shared API key (app setting <c>Qwen__Serving__ApiKey</c>), sent to and checked by the worker.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Tool names the agent may call; null allows every registered <see cref="Tools.ITool"/>.</summary>
+    public IReadOnlyCollection<string>? AllowedTools { get; set; }
+
+    /// <summary>Timeout of one remote turn.</summary>
+    public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromMinutes(5);
+}

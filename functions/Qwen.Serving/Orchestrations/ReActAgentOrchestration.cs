@@ -1,0 +1,86 @@
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+using Qwen.Serving.Tools;
+
+namespace Qwen.Serving.Orchestrations;
+
+/// <summary>A ReAct agent: generate until <c>Observation:</c>, parse the action, run the tool (allow-listed only), append the observation; until Final Answer or the round limit.</summary>
+/// <remarks>
+/// The allow-list snapshot comes from <see cref="ListToolsActivity"/> once per run, so replays see the same list. A tool
+/// the model names outside it is never scheduled: the refusal becomes the Observation, and the model can recover.
+/// </remarks>
+public sealed partial class ReActAgentOrchestration : TaskOrchestrator<AgentRunInput, AgentRunResult>
+{
+    /// <inheritdoc />
+    public override async Task<AgentRunResult> RunAsync(TaskOrchestrationContext context, AgentRunInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var logger = context.CreateReplaySafeLogger<ReActAgentOrchestration>();
+        var tools = await context.CallActivityAsync<ToolDescriptor[]>(nameof(ListToolsActivity), input.Tools.ToArray());
+        var allowed = tools.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var prompt = ReActText.BuildPrompt(input.Question, tools);
+        var transcript = "";
+        var steps = new List<AgentStep>();
+
+        for (var iteration = 1; iteration <= Math.Max(1, input.MaxIterations); iteration++)
+        {
+            context.SetCustomStatus(new AgentRunStatus(iteration, steps.LastOrDefault()));
+            List<ChatTurnMessage> messages = [ChatTurnMessage.User(prompt)];
+            if (transcript.Length > 0)
+            {
+                messages.Add(ChatTurnMessage.Assistant(transcript));
+            }
+            var turn = await context.CallActivityAsync<ChatTurnResult>(nameof(GenerateTurnActivity), new ChatTurnRequest
+            {
+                Messages = messages,
+                ContinueLastAssistant = transcript.Length > 0,
+                Stop = [ReActText.ObservationStop],
+                MaxTokens = input.MaxTokens,
+                Temperature = input.Temperature,
+            }, ChatSessionOrchestration.TurnRetry);
+            transcript += turn.Text;
+
+            if (!ReActText.TryParseAction(turn.Text, out var toolName, out var arguments))
+            {
+                var final = ReActText.FinalAnswer(turn.Text);
+                var status = final is null ? "no_action" : "answered";
+                LogFinished(logger, context.InstanceId, status, iteration);
+                return new AgentRunResult(status, final ?? turn.Text.Trim(), iteration, steps, transcript);
+            }
+
+            string observation;
+            bool executed;
+            if (!allowed.Contains(toolName))
+            {
+                observation = $"Error: the tool '{toolName}' is not allowed. Use one of [{string.Join(",", allowed.Order(StringComparer.Ordinal))}].";
+                executed = false;
+                LogRefused(logger, context.InstanceId, toolName);
+            }
+            else
+            {
+                try
+                {
+                    observation = await context.CallActivityAsync<string>(nameof(CallToolActivity), new ToolCall(toolName, arguments));
+                    executed = true;
+                }
+                catch (TaskFailedException ex)
+                {
+                    observation = $"Error: {ex.FailureDetails.ErrorMessage}";
+                    executed = false;
+                }
+            }
+            steps.Add(new AgentStep(toolName, arguments, observation, executed));
+            transcript = transcript.TrimEnd() + "\n" + ReActText.ObservationStop + " " + observation + "\nThought:";
+        }
+
+        LogFinished(logger, context.InstanceId, "max_iterations", input.MaxIterations);
+        context.SetCustomStatus(new AgentRunStatus(input.MaxIterations, steps.LastOrDefault()));
+        return new AgentRunResult("max_iterations", null, Math.Max(1, input.MaxIterations), steps, transcript);
+    }
+
+    [LoggerMessage(110, LogLevel.Warning, "Agent run {InstanceId}: the model asked for tool '{Tool}', which is not allow-listed; refused")]
+    private static partial void LogRefused(ILogger logger, string instanceId, string tool);
+
+    [LoggerMessage(111, LogLevel.Information, "Agent run {InstanceId} finished ({Status}) after {Iterations} rounds")]
+    private static partial void LogFinished(ILogger logger, string instanceId, string status, int iterations);
+}
