@@ -37,7 +37,7 @@ public sealed class PackageConverter
     public PackageConverter(Func<string, ICheckpointReader> openReader) => _openReader = openReader;
 
     /// <summary>A converter for checkpoints in the Hugging Face safetensors layout (single file or sharded).</summary>
-    public static PackageConverter ForSafetensors() => new(dir => throw new ModelPrepException("safetensors reader not merged yet"));
+    public static PackageConverter ForSafetensors() => new(dir => SafetensorsCheckpointReader.Open(dir));
 
     /// <summary>Serializer settings of <c>qwen-model.json</c> (System.Text.Json web defaults: camelCase).</summary>
     public static JsonSerializerOptions ManifestSerializerOptions => ManifestJson;
