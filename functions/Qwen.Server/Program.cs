@@ -1,1 +1,4 @@
-Console.WriteLine("placeholder");
+using Qwen.Server;
+
+var app = QwenServerApp.Build(args);
+await app.RunAsync();

@@ -1,1 +1,6 @@
-Console.WriteLine("placeholder");
+using Qwen.Benchmarks;
+using Spectre.Console.Cli;
+
+var app = new CommandApp<BenchmarkCommand>();
+app.Configure(config => config.SetApplicationName("qwen-bench"));
+return await app.RunAsync(args);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 
 namespace Qwen.Inference.Sampling;
@@ -137,31 +138,43 @@ public static class LogitStages
         var removable = 1.0 - Math.Max(topP, 0.0);
         var floor = (float)(removable / logits.Length);
 
+        // Candidates as one sortable key each: probability bits (monotonic for non-negative floats) above, then
+        // (int.MaxValue − id), so among equal probabilities the higher id comes first and is removed first.
         var removedMass = 0.0;
-        var candidates = new List<(float Prob, int Id)>();
-        for (var i = 0; i < probs.Length; i++)
+        var keys = ArrayPool<long>.Shared.Rent(probs.Length);
+        try
         {
-            if (probs[i] < floor)
+            var count = 0;
+            for (var i = 0; i < probs.Length; i++)
             {
-                removedMass += probs[i];
-                logits[i] = float.NegativeInfinity;
+                if (probs[i] < floor)
+                {
+                    removedMass += probs[i];
+                    logits[i] = float.NegativeInfinity;
+                }
+                else
+                {
+                    keys[count++] = ((long)BitConverter.SingleToInt32Bits(probs[i]) << 32) | (uint)(int.MaxValue - i);
+                }
             }
-            else
+            var candidates = keys.AsSpan(0, count);
+            candidates.Sort();
+            var cumulative = removedMass;
+            // The last (most likely) candidate always stays.
+            for (var j = 0; j < candidates.Length - 1; j++)
             {
-                candidates.Add((probs[i], i));
+                var id = int.MaxValue - (int)(candidates[j] & 0xFFFFFFFF);
+                cumulative += probs[id];
+                if (cumulative > removable)
+                {
+                    break;
+                }
+                logits[id] = float.NegativeInfinity;
             }
         }
-        // Ascending by probability; among equals the higher id is removed first, so the lowest id of a tie survives (argmax's choice).
-        candidates.Sort(static (a, b) => a.Prob != b.Prob ? a.Prob.CompareTo(b.Prob) : b.Id.CompareTo(a.Id));
-        var cumulative = removedMass;
-        for (var j = 0; j < candidates.Count - 1; j++)
+        finally
         {
-            cumulative += candidates[j].Prob;
-            if (cumulative > removable)
-            {
-                break;
-            }
-            logits[candidates[j].Id] = float.NegativeInfinity;
+            ArrayPool<long>.Shared.Return(keys);
         }
     }
 

@@ -1,13 +1,123 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using Qwen.ModelPrep.Conversion;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Qwen.ModelPrep.Commands;
 
-// PLACEHOLDER until its owner lands the real command.
-/// <summary>The <c>convert</c> command.</summary>
+/// <summary>The <c>convert</c> command: Hugging Face Qwen checkpoint → ONNX model package.</summary>
 public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
 {
-    public sealed class Settings : CommandSettings { }
+    /// <summary>Command-line options of <c>convert</c>.</summary>
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-i|--input <DIR>")]
+        [Description("Hugging Face checkpoint directory: config.json, model.safetensors or model.safetensors.index.json + shards, qwen.tiktoken.")]
+        public string Input { get; init; } = "";
 
-    protected override Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
-        => throw new ModelPrepException("not implemented yet");
+        [CommandOption("-o|--output <DIR>")]
+        [Description("Package directory to create. Written in a temporary sibling and renamed into place; an existing package there is replaced.")]
+        public string Output { get; init; } = "";
+
+        [CommandOption("--dtype <DTYPE>")]
+        [Description("Weight precision: fp32, fp16 (fp16 weights, activations and KV cache) or int4 (MatMulNBits weights, fp32 activations). Default fp32.")]
+        [DefaultValue("fp32")]
+        public string Dtype { get; init; } = "fp32";
+
+        [CommandOption("--block-size <N>")]
+        [Description("int4: inputs per quantization block: 32, 64 or 128. Default 32.")]
+        [DefaultValue(32)]
+        public int BlockSize { get; init; } = 32;
+
+        [CommandOption("--accuracy-level <N>")]
+        [Description("int4: MatMulNBits accuracy_level 0-4 (0 = float compute, 4 = int8 activations, fastest on CPU). Default 4.")]
+        [DefaultValue(4)]
+        public int AccuracyLevel { get; init; } = 4;
+
+        [CommandOption("--asymmetric")]
+        [Description("int4: quantize with per-block zero points (default: symmetric blocks).")]
+        public bool Asymmetric { get; init; }
+
+        [CommandOption("--lm-head-bits <N>")]
+        [Description("int4: bits for lm_head: 4, 8 or 16 (16 keeps it in float16). Default 8.")]
+        [DefaultValue(8)]
+        public int LmHeadBits { get; init; } = 8;
+
+        [CommandOption("--max-context <N>")]
+        [Description("Longest sequence (prompt + output) the package serves, at most 32767. Default: from the checkpoint.")]
+        public int? MaxContext { get; init; }
+
+        [CommandOption("--name <NAME>")]
+        [Description("Model name in the manifest (served by the API). Default: the output directory's name.")]
+        public string? Name { get; init; }
+
+        [CommandOption("--genai")]
+        [Description("Also write genai/ (genai_config.json + graph) for ONNX Runtime GenAI 0.18, used by the benchmarks.")]
+        public bool GenAi { get; init; }
+
+        [CommandOption("--force")]
+        [Description("Replace the output directory even if it exists and is not a model package.")]
+        public bool Force { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Input))
+            {
+                return ValidationResult.Error("--input is required: the Hugging Face checkpoint directory.");
+            }
+            if (string.IsNullOrWhiteSpace(Output))
+            {
+                return ValidationResult.Error("--output is required: the package directory to create.");
+            }
+            if (!Enum.TryParse<ModelDtype>(Dtype, ignoreCase: true, out _))
+            {
+                return ValidationResult.Error($"--dtype {Dtype} is not supported; use fp32, fp16 or int4.");
+            }
+            return ValidationResult.Success();
+        }
+
+        /// <summary>The converter options these settings describe.</summary>
+        public ConvertOptions ToOptions() => new()
+        {
+            Input = Input,
+            Output = Output,
+            Dtype = Enum.Parse<ModelDtype>(Dtype, ignoreCase: true),
+            BlockSize = BlockSize,
+            AccuracyLevel = AccuracyLevel,
+            Asymmetric = Asymmetric,
+            LmHeadBits = LmHeadBits,
+            MaxContext = MaxContext,
+            Name = Name,
+            GenAi = GenAi,
+            Force = Force,
+        };
+    }
+
+    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var options = settings.ToOptions();
+        var converter = PackageConverter.ForSafetensors();
+        var watch = Stopwatch.StartNew();
+        Qwen.Inference.Packaging.ModelManifest? manifest = null;
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask($"convert → {options.Dtype.ToString().ToLowerInvariant()}", maxValue: 1);
+                var progress = new Progress<ConversionProgress>(p =>
+                {
+                    task.MaxValue = Math.Max(1, p.TotalElements);
+                    task.Value = p.CompletedElements;
+                    task.Description = Markup.Escape(p.Step);
+                });
+                manifest = await converter.ConvertAsync(options, progress, cancellationToken);
+                task.Description = "done";
+                task.Value = task.MaxValue;
+            });
+        var bytes = manifest!.Files.Sum(f => f.Size);
+        AnsiConsole.MarkupLine($"[green]wrote[/] {Markup.Escape(Path.GetFullPath(options.Output))} ({bytes / 1e6:N1} MB, {manifest.Files.Count} files) in {watch.Elapsed.TotalSeconds:N1} s");
+        return 0;
+    }
 }

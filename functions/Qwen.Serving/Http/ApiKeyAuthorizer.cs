@@ -1,0 +1,51 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Qwen.Serving.Http;
+
+/// <summary>Checks the one API key: <c>Authorization: Bearer &lt;key&gt;</c> (OpenAI clients) or <c>api-key: &lt;key&gt;</c> (Azure OpenAI clients).</summary>
+public sealed class ApiKeyAuthorizer(IOptions<HttpApiOptions> options)
+{
+    /// <summary>Throws 401 unless the request carries the configured key; with no key configured, only loopback callers pass (and only if the host allows it).</summary>
+    /// <exception cref="OpenAiException">401 with code invalid_api_key.</exception>
+    public void Authorize(HttpContext context)
+    {
+        var o = options.Value;
+        if (string.IsNullOrEmpty(o.ApiKey))
+        {
+            if (o.AllowLoopbackWithoutKey && context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip))
+            {
+                return;
+            }
+            throw Unauthorized(o.AllowLoopbackWithoutKey
+                ? "This server has no API key configured, so it serves loopback callers only. Start it with --api-key to serve other hosts."
+                : "No API key is configured on the server (app setting Qwen__Serving__ApiKey), so every request is refused. Set the key and send it as 'Authorization: Bearer <key>' or 'api-key: <key>'.");
+        }
+        var presented = PresentedKey(context.Request);
+        if (presented is null)
+        {
+            throw Unauthorized("You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'api-key: <key>'.");
+        }
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(o.ApiKey)))
+        {
+            throw Unauthorized("Incorrect API key provided.");
+        }
+    }
+
+    private static string? PresentedKey(HttpRequest request)
+    {
+        if (request.Headers.TryGetValue("api-key", out var apiKey) && !string.IsNullOrEmpty(apiKey))
+        {
+            return apiKey.ToString();
+        }
+        var auth = request.Headers.Authorization.ToString();
+        const string Bearer = "Bearer ";
+        return auth.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase) ? auth[Bearer.Length..].Trim() : null;
+    }
+
+    private static OpenAiException Unauthorized(string message) =>
+        new(401, message, "invalid_request_error", null, "invalid_api_key");
+}

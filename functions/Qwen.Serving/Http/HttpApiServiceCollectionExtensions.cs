@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Qwen.Serving.Http;
+
+/// <summary>Registers the OpenAI-compatible API shared by both hosts.</summary>
+public static class HttpApiServiceCollectionExtensions
+{
+    /// <summary>Adds the handlers, options (section <c>Qwen:Serving</c>), key check, metrics and chat template. The host adds an <see cref="IGenerationEngineProvider"/>.</summary>
+    public static IServiceCollection AddQwenHttpApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<HttpApiOptions>().Bind(configuration.GetSection(HttpApiOptions.SectionName));
+        services.TryAddSingleton<IServingMetrics, ServingMetrics>();
+        services.TryAddSingleton<IChatTemplate, QwenChatTemplate>();
+        services.TryAddSingleton<ApiKeyAuthorizer>();
+        services.TryAddSingleton<OpenAiHandlers>();
+        return services;
+    }
+}

@@ -1,0 +1,37 @@
+namespace Qwen.ModelPrep.Conversion;
+
+/// <summary>What <see cref="PackageConverter"/> converts and how.</summary>
+public sealed record ConvertOptions
+{
+    /// <summary>The Hugging Face checkpoint directory (config.json, *.safetensors, qwen.tiktoken).</summary>
+    public required string Input { get; init; }
+
+    /// <summary>The package directory to create (replaced atomically when it already holds a package).</summary>
+    public required string Output { get; init; }
+
+    public ModelDtype Dtype { get; init; } = ModelDtype.Fp32;
+
+    /// <summary>int4: inputs per quantization block (32, 64 or 128).</summary>
+    public int BlockSize { get; init; } = 32;
+
+    /// <summary>int4: MatMulNBits accuracy_level (0–4; 4 = int8 activations, fastest on CPU).</summary>
+    public int AccuracyLevel { get; init; } = 4;
+
+    /// <summary>int4: per-block zero points instead of the implicit symmetric one.</summary>
+    public bool Asymmetric { get; init; }
+
+    /// <summary>int4: bits for lm_head (4, 8, or 16 = kept in float16).</summary>
+    public int LmHeadBits { get; init; } = 8;
+
+    /// <summary>Longest sequence served with the package; defaults to the checkpoint's.</summary>
+    public int? MaxContext { get; init; }
+
+    /// <summary>Model name in the manifest; defaults to the output directory's name.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Also write genai/ for ONNX Runtime GenAI (benchmarks).</summary>
+    public bool GenAi { get; init; }
+
+    /// <summary>Replace an existing output directory even when it is not a package.</summary>
+    public bool Force { get; init; }
+}

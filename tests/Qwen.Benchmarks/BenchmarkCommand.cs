@@ -1,0 +1,94 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Qwen.Benchmarks;
+
+/// <summary>Runs every benchmark on one package and writes JSON, Markdown and a PNG chart.</summary>
+public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
+{
+    /// <summary>Command-line settings.</summary>
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-p|--package <DIR>")]
+        [Description("Native model package (with genai/ for the ONNX Runtime GenAI comparison).")]
+        public string Package { get; init; } = "artifacts/bench/qwen-1.8b-int4";
+
+        [CommandOption("-o|--out <DIR>")]
+        [Description("Where results.json, results.md and throughput.png go.")]
+        public string Output { get; init; } = "docs/benchmarks";
+
+        [CommandOption("--prompt-tokens <N>")]
+        public int PromptTokens { get; init; } = 512;
+
+        [CommandOption("--decode-tokens <N>")]
+        public int DecodeTokens { get; init; } = 64;
+
+        [CommandOption("--concurrency <LIST>")]
+        public string Concurrency { get; init; } = "1,4,8,16";
+
+        [CommandOption("--concurrent-prompt-tokens <N>")]
+        public int ConcurrentPromptTokens { get; init; } = 32;
+
+        [CommandOption("--threads <N>")]
+        [Description("ONNX Runtime intra-op threads (default: all cores).")]
+        public int? Threads { get; init; }
+
+        [CommandOption("--repeats <N>")]
+        public int Repeats { get; init; } = 3;
+
+        [CommandOption("--skip-genai")]
+        public bool SkipGenAi { get; init; }
+    }
+
+    /// <inheritdoc />
+    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var package = Path.GetFullPath(settings.Package);
+        if (!File.Exists(Path.Combine(package, "qwen-model.json")))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{package} is not a model package.[/] Make one: model-prep make-checkpoint --preset 1.8b, then convert --dtype int4 --genai.");
+            return 2;
+        }
+        var concurrency = settings.Concurrency.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+        var report = new BenchmarkReport { Package = package, Machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}", StartedUtc = DateTime.UtcNow };
+
+        AnsiConsole.MarkupLine("[bold]Memory read bandwidth[/] (multi-threaded streaming read of 1 GiB)…");
+        report.ReadBandwidthGBps = BandwidthProbe.MeasureReadBytesPerSecond() / 1e9;
+        AnsiConsole.MarkupLineInterpolated($"  {report.ReadBandwidthGBps:F1} GB/s");
+
+        var engine = new EngineBenchmarks(package, settings.Threads);
+        report.WeightBytesPerToken = engine.WeightBytesPerDecodedToken();
+        report.RooflineTokensPerSecond = report.ReadBandwidthGBps * 1e9 / report.WeightBytesPerToken;
+        AnsiConsole.MarkupLineInterpolated($"  weights read per decoded token: {report.WeightBytesPerToken / 1e6:F0} MB → roofline {report.RooflineTokensPerSecond:F1} tokens/s at batch 1");
+
+        AnsiConsole.MarkupLine("[bold]Engine: prefill, decode at batch 1, time to first token[/]…");
+        report.Engine = await engine.SingleAsync(settings.PromptTokens, settings.DecodeTokens, settings.Repeats, cancellationToken);
+        Print("engine", report.Engine);
+
+        AnsiConsole.MarkupLine("[bold]Engine: aggregate decode with concurrent requests[/]…");
+        foreach (var n in concurrency)
+        {
+            var result = await engine.ConcurrentAsync(n, settings.ConcurrentPromptTokens, settings.DecodeTokens, cancellationToken);
+            report.Concurrency.Add(result);
+            AnsiConsole.MarkupLineInterpolated($"  {n,2} requests: {result.AggregateTokensPerSecond:F1} tokens/s end to end, {result.DecodeTokensPerSecond:F1} tokens/s in decode steps, mean TTFT {result.MeanTimeToFirstTokenMs:F0} ms");
+        }
+
+        if (!settings.SkipGenAi)
+        {
+            AnsiConsole.MarkupLine("[bold]ONNX Runtime GenAI 0.18 on the same weights (genai/)[/]…");
+            report.GenAi = GenAiBenchmarks.Single(Path.Combine(package, "genai"), settings.PromptTokens, settings.DecodeTokens, settings.Repeats);
+            Print("genai", report.GenAi);
+        }
+
+        report.FinishedUtc = DateTime.UtcNow;
+        Directory.CreateDirectory(settings.Output);
+        report.Write(settings.Output);
+        AnsiConsole.MarkupLineInterpolated($"Wrote {Path.GetFullPath(settings.Output)}/results.json, results.md, throughput.png");
+        AnsiConsole.Write(new Text(report.ToMarkdown()));
+        return 0;
+    }
+
+    private static void Print(string name, SingleStreamResult result) =>
+        AnsiConsole.MarkupLineInterpolated($"  {name}: prefill {result.PrefillTokensPerSecond:F1} tokens/s, decode {result.DecodeTokensPerSecond:F2} tokens/s, TTFT {result.TimeToFirstTokenMs:F0} ms");
+}
