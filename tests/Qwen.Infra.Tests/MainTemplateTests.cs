@@ -22,6 +22,9 @@ public sealed class MainTemplateTests(InfraFixture infra)
     }
 
     [Fact]
+    public void Services_Compiled_AcceptEntraOnly() => TemplateAssertions.ServicesAcceptEntraOnly(Template);
+
+    [Fact]
     public void Outputs_AllTemplates_ExposeNoSecrets() => TemplateAssertions.OutputsExposeNoSecrets(Template);
 
     [Fact]
