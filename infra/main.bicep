@@ -65,6 +65,9 @@ param qwenApiKey string
 @description('Name of the queue-triggered batch function, disabled on the API app (the worker runs it).')
 param batchFunctionName string = 'BatchGenerate'
 
+@description('Name of the poison-queue function that records failed batches, also disabled on the API app.')
+param batchPoisonFunctionName string = 'BatchPoison'
+
 @description('Maximum API app instances (Flex Consumption).')
 @minValue(1)
 @maxValue(1000)
@@ -326,6 +329,7 @@ module api 'app/api.bicep' = {
     maxRequestBodyBytes: maxRequestBodyBytes
     durableTaskHubName: 'QwenHub'
     batchFunctionName: batchFunctionName
+    batchPoisonFunctionName: batchPoisonFunctionName
     dotnetVersion: '10.0'
     maximumInstanceCount: apiMaximumInstanceCount
     instanceMemoryMB: 2048

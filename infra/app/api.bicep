@@ -64,6 +64,9 @@ param durableTaskHubName string
 @description('Name of the queue-triggered batch function; disabled here because the GPU worker owns it.')
 param batchFunctionName string
 
+@description('Name of the poison-queue function that records failed batches; disabled here for the same reason.')
+param batchPoisonFunctionName string
+
 @description('.NET version of the isolated worker.')
 param dotnetVersion string
 
@@ -136,8 +139,9 @@ resource api 'Microsoft.Web/sites@2024-11-01' = {
         { name: 'Qwen__Batch__QueueName', value: batchQueueName }
         { name: 'Qwen__Batch__ContainerName', value: batchContainerName }
         { name: 'Qwen__Worker__BaseUri', value: workerBaseUri }
-        // The batch queue trigger belongs to the GPU worker; this app only enqueues.
+        // The batch queue triggers belong to the GPU worker (it holds the model); this app only enqueues.
         { name: 'AzureWebJobs.${batchFunctionName}.Disabled', value: 'true' }
+        { name: 'AzureWebJobs.${batchPoisonFunctionName}.Disabled', value: 'true' }
       ]
     }
     functionAppConfig: {

@@ -99,20 +99,21 @@ param maxQueueLength int
 @description('Durable task hub of the worker, kept apart from the API app\'s hub: both run the same Functions build.')
 param durableTaskHubName string
 
-// Replica size is the whole serverless GPU node. KV cache per token for Qwen-7B in fp16 is
-// 2 (K,V) x 32 layers x 4096 x 2 bytes = 512 KiB, so the T4 (16 GB, int4 weights ~4.5 GB) holds
-// 4 x 4096 tokens of cache and the A100 (80 GB, fp16 weights ~15.4 GB) 16 x 8192.
+// Replica size is the whole serverless GPU node. The KV cache per token of Qwen-7B is
+// 2 (K,V) x 32 layers x 4096 x bytes: 512 KiB in fp16, 1 MiB in fp32 (int4 packages keep fp32 activations).
+// T4 (16 GB): int4 weights ~4.5 GB + 4 x 2048 tokens x 1 MiB = 8 GiB.
+// A100 (80 GB): fp16 weights ~15.4 GB + 8 x 8192 x 512 KiB = 32 GiB (or int4 + 64 GiB of fp32 cache).
 var profiles = {
   'Consumption-GPU-NC8as-T4': {
     cpu: 8
     memory: '56Gi'
     maxBatchSize: 4
-    maxContext: 4096
+    maxContext: 2048
   }
   'Consumption-GPU-NC24-A100': {
     cpu: 24
     memory: '220Gi'
-    maxBatchSize: 16
+    maxBatchSize: 8
     maxContext: 8192
   }
 }

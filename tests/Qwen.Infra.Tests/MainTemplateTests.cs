@@ -22,6 +22,9 @@ public sealed class MainTemplateTests(InfraFixture infra)
     }
 
     [Fact]
+    public void Services_Compiled_AcceptEntraOnly() => TemplateAssertions.ServicesAcceptEntraOnly(Template);
+
+    [Fact]
     public void Outputs_AllTemplates_ExposeNoSecrets() => TemplateAssertions.OutputsExposeNoSecrets(Template);
 
     [Fact]
@@ -75,11 +78,15 @@ public sealed class MainTemplateTests(InfraFixture infra)
     public void ApiApp_Compiled_IsFlexConsumption() => TemplateAssertions.ApiAppIsFlexConsumption(Template);
 
     [Fact]
-    public void ApiApp_BatchTrigger_IsDisabled()
+    public void ApiApp_BatchTriggers_AreDisabledThereOnly()
     {
-        var settings = Template.ApiSettings;
-        Assert.Equal("true", settings["AzureWebJobs.BatchGenerate.Disabled"]);
-        Assert.False(Template.WorkerSettings.ContainsKey("AzureWebJobs.BatchGenerate.Disabled"));
+        var api = Template.ApiSettings;
+        var worker = Template.WorkerSettings;
+        foreach (var function in new[] { "BatchGenerate", "BatchPoison" })
+        {
+            Assert.Equal("true", api[$"AzureWebJobs.{function}.Disabled"]);
+            Assert.False(worker.ContainsKey($"AzureWebJobs.{function}.Disabled"));
+        }
     }
 
     [Fact]
@@ -91,8 +98,8 @@ public sealed class MainTemplateTests(InfraFixture infra)
     }
 
     [Theory]
-    [InlineData("Consumption-GPU-NC8as-T4", 0, 1, "8", "4096", "4")]
-    [InlineData("Consumption-GPU-NC24-A100", 1, 3, "24", "8192", "16")]
+    [InlineData("Consumption-GPU-NC8as-T4", 0, 1, "8", "2048", "4")]
+    [InlineData("Consumption-GPU-NC24-A100", 1, 3, "24", "8192", "8")]
     public void Worker_GpuProfile_SetsProfileReplicasAndEngineDefaults(string profile, long min, long max, string threads, string context, string batch)
     {
         var parameters = new Dictionary<string, object?>(InfraFixture.DeploymentParameters)

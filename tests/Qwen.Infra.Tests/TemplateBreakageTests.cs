@@ -71,6 +71,15 @@ public sealed class TemplateBreakageTests(InfraFixture infra)
         ["storage connection string setting"] = (
             t => ApiSettings(t).Add(new JsonObject { ["name"] = "AzureWebJobsStorage", ["value"] = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=y" }),
             TemplateAssertions.StorageSettingsUseIdentity),
+        ["Key Vault access policies instead of RBAC"] = (
+            t => Resource(Module(t, "keyvault"), "Microsoft.KeyVault/vaults")["properties"]!["enableRbacAuthorization"] = false,
+            TemplateAssertions.ServicesAcceptEntraOnly),
+        ["registry admin user on"] = (
+            t => Resource(Module(t, "registry"), "Microsoft.ContainerRegistry/registries")["properties"]!["adminUserEnabled"] = true,
+            TemplateAssertions.ServicesAcceptEntraOnly),
+        ["worker ingress allows HTTP"] = (
+            t => WorkerApp(t)["properties"]!["configuration"]!["ingress"]!["allowInsecure"] = true,
+            TemplateAssertions.ServicesAcceptEntraOnly),
         ["worker on the CPU consumption profile"] = (
             t => WorkerApp(t)["properties"]!["workloadProfileName"] = "Consumption",
             t => TemplateAssertions.WorkerRunsOnServerlessGpu(t, "Consumption-GPU-NC8as-T4", 0, 1)),

@@ -10,7 +10,7 @@ public static class QwenTokenizerExtensions
     /// A Microsoft.ML.Tokenizers <see cref="TiktokenTokenizer"/> over the same vocabulary, NFC normalizer and
     /// pre-tokenizer, giving the same ids. Special-token text is plain text unless <paramref name="parseSpecialTokens"/>.
     /// </summary>
-    /// <remarks>Use it where a library wants a <see cref="Tokenizer"/>; the engine's own path (<see cref="QwenTokenizer.Encode"/>)
+    /// <remarks>Use it where a library wants a <see cref="Tokenizer"/>; the engine's own path (<see cref="QwenTokenizer.Encode(string, bool)"/>)
     /// is faster (see the tokenizer throughput test).</remarks>
     public static Tokenizer AsTokenizer(this QwenTokenizer tokenizer, bool parseSpecialTokens = false)
     {

@@ -12,12 +12,16 @@ namespace Qwen.Inference.Tests.Scheduling;
 /// </summary>
 internal static class TinyPackage
 {
-    private static readonly Lazy<Task<string>> Fp32 = new(() => ConvertAsync(ModelDtype.Fp32));
+    private static readonly Lazy<Task<string>> Fp32 = new(() => ConvertAsync(Architecture));
+    private static readonly Lazy<Task<string>> FullVocabulary = new(() => ConvertAsync(Architecture with { VocabSize = 151936 }));
 
-    /// <summary>Directory of the fp32 package.</summary>
+    /// <summary>Directory of the fp32 package (vocabulary 320).</summary>
     public static Task<string> Fp32Async() => Fp32.Value;
 
-    public static ModelArchitecture Architecture { get; } = new()
+    /// <summary>The same model with Qwen's full 151,936-row vocabulary, so ChatML special tokens are valid ids.</summary>
+    public static Task<string> FullVocabularyAsync() => FullVocabulary.Value;
+
+    public static ModelArchitecture Architecture => new()
     {
         HiddenSize = 64,
         NumHeads = 4,
@@ -34,15 +38,15 @@ internal static class TinyPackage
         MaxContext = 64,
     };
 
-    private static async Task<string> ConvertAsync(ModelDtype dtype)
+    private static async Task<string> ConvertAsync(ModelArchitecture architecture)
     {
         var root = Directory.CreateTempSubdirectory("qwen-sched-").FullName;
         var input = Path.Combine(root, "checkpoint");
         Directory.CreateDirectory(input);
         File.Copy(RepoPaths.Tiktoken, Path.Combine(input, "qwen.tiktoken"));
         var output = Path.Combine(root, "package");
-        using var reader = new Reader(Architecture, seed: 4);
-        await new PackageConverter(_ => reader).ConvertAsync(new ConvertOptions { Input = input, Output = output, Dtype = dtype, Name = "tiny-sched" });
+        using var reader = new Reader(architecture, seed: 4);
+        await new PackageConverter(_ => reader).ConvertAsync(new ConvertOptions { Input = input, Output = output, Dtype = ModelDtype.Fp32, Name = "tiny-sched" });
         return output;
     }
 
@@ -81,7 +85,7 @@ internal static class TinyPackage
             }
             Add("transformer.ln_f.weight", [h], 0.1, 1.0);
             Add("lm_head.weight", [v, h], 2.0 / Math.Sqrt(h));
-            Config = new CheckpointConfig(arch, new GenerationDefaults { EosTokenId = v - 1 });
+            Config = new CheckpointConfig(arch, new GenerationDefaults { EosTokenId = Math.Min(v - 1, 151643) });
         }
 
         public CheckpointConfig Config { get; }

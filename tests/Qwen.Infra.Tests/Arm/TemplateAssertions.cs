@@ -37,6 +37,24 @@ public static partial class TemplateAssertions
         }
     }
 
+    /// <summary>Key Vault, registry, telemetry and publishing accept Entra ID only; ingress is HTTPS only.</summary>
+    public static void ServicesAcceptEntraOnly(QwenTemplate template)
+    {
+        var vault = Properties(template.Root.Module("keyvault"), "Microsoft.KeyVault/vaults");
+        Assert.True(IsTrue(vault["enableRbacAuthorization"]), "Key Vault: enableRbacAuthorization must be true (no access policies).");
+        Assert.True(vault["accessPolicies"] is null || vault["accessPolicies"] is JsonArray { Count: 0 }, "Key Vault: access policies must not be used.");
+        var registry = Properties(template.Root.Module("registry"), "Microsoft.ContainerRegistry/registries");
+        Assert.True(IsFalse(registry["adminUserEnabled"]), "Registry: adminUserEnabled must be false.");
+        Assert.True(IsFalse(registry["anonymousPullEnabled"]), "Registry: anonymousPullEnabled must be false.");
+        var insights = Properties(template.Root.Module("monitoring"), "Microsoft.Insights/components");
+        Assert.True(IsTrue(insights["DisableLocalAuth"]), "Application Insights: DisableLocalAuth must be true (Entra-authenticated ingestion).");
+        var policies = template.ApiModule.ResourcesOfType("Microsoft.Web/sites/basicPublishingCredentialsPolicies").ToArray();
+        Assert.Equal(2, policies.Length);
+        Assert.All(policies, p => Assert.True(IsFalse(p["properties"]?["allow"]), "API app: basic publishing credentials must be disabled."));
+        Assert.True(IsTrue(template.ApiApp["properties"]!["httpsOnly"]), "API app: httpsOnly must be true.");
+        Assert.True(IsFalse(template.WorkerApp["properties"]!["configuration"]!["ingress"]!["allowInsecure"]), "Worker: ingress allowInsecure must be false.");
+    }
+
     /// <summary>No output (root or module) is secure-typed, named like a secret, or computed from keys, connection strings or secure parameters.</summary>
     public static void OutputsExposeNoSecrets(QwenTemplate template)
     {
@@ -223,6 +241,14 @@ public static partial class TemplateAssertions
         Assert.Equal("dotnet-isolated", (string?)config["runtime"]!["name"]);
         Assert.Equal("UserAssignedIdentity", (string?)config["deployment"]!["storage"]!["authentication"]!["type"]);
         Assert.True(IsTrue(template.ApiApp["properties"]!["httpsOnly"]), "API app: httpsOnly must be true.");
+    }
+
+    private static JsonObject Properties(ArmDeployment deployment, string type)
+    {
+        var resources = deployment.ResourcesOfType(type).ToArray();
+        return resources.Length == 1 && resources[0]["properties"] is JsonObject properties
+            ? properties
+            : throw new XunitException($"Deployment '{deployment.Name}' should declare one {type} with properties; it declares {resources.Length}.");
     }
 
     private static IEnumerable<(string App, IReadOnlyDictionary<string, object?> Settings, string IdentityModule)> Apps(QwenTemplate template)

@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Qwen.Inference.Generation;
+using Qwen.Inference.Hosting;
+using Qwen.Inference.Runtime;
+using Qwen.Inference.Scheduling;
+
+namespace Qwen.Serving.Http;
+
+/// <summary>Opens a model package with the engine the <c>Qwen:Engine:*</c> settings ask for (the server's --execution-provider, --threads, --max-batch-size, --max-queue).</summary>
+public static class EngineLoader
+{
+    /// <summary>Loads the package at <c>Qwen:Model:PackagePath</c> (the server's <c>--model</c>).</summary>
+    public static Task<IGenerationEngine> LoadAsync(IConfiguration configuration, EngineMetrics metrics, CancellationToken cancellationToken) =>
+        LoadAsync(configuration, configuration["Qwen:Model:PackagePath"], metrics, cancellationToken);
+
+    /// <summary>Loads the package in <paramref name="path"/>.</summary>
+    public static Task<IGenerationEngine> LoadAsync(IConfiguration configuration, string? path, EngineMetrics metrics, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            throw new InvalidOperationException("No model package given. Start the server with --model <package dir> (a directory holding qwen-model.json), or set Qwen__Model__PackagePath or Qwen__Model__BlobContainerUri.");
+        }
+        if (!File.Exists(Path.Combine(path, "qwen-model.json")))
+        {
+            throw new FileNotFoundException($"'{path}' is not a model package: it has no qwen-model.json. Create one with model-prep convert.", Path.Combine(path, "qwen-model.json"));
+        }
+        var options = ReadOptions(configuration, path);
+        cancellationToken.ThrowIfCancellationRequested();
+        // Loading is synchronous native work (session creation, weight mapping); keep it off the caller's thread.
+        return Task.Run(() => QwenEngineServiceCollectionExtensions.CreateEngine(options, metrics), cancellationToken);
+    }
+
+    /// <summary>Engine options from the <c>Qwen:Engine:*</c> settings.</summary>
+    public static QwenEngineOptions ReadOptions(IConfiguration configuration, string path)
+    {
+        var provider = configuration["Qwen:Engine:ExecutionProvider"]?.ToLowerInvariant() switch
+        {
+            null or "" or "cpu" => ExecutionProvider.Cpu,
+            "cuda" => ExecutionProvider.Cuda,
+            "directml" or "dml" => ExecutionProvider.DirectML,
+            var other => throw new ArgumentException($"--execution-provider '{other}' is not one of cpu, cuda, directml."),
+        };
+        var scheduling = new SchedulerOptions();
+        return new QwenEngineOptions
+        {
+            PackageDirectory = path,
+            Runtime = new ModelRuntimeOptions
+            {
+                ExecutionProvider = provider,
+                IntraOpThreads = Int(configuration, "Qwen:Engine:IntraOpThreads", "--threads"),
+                ContextLength = Int(configuration, "Qwen:Engine:MaxContext", "--max-context"),
+            },
+            Scheduling = scheduling with
+            {
+                MaxBatchSize = Int(configuration, "Qwen:Engine:MaxBatchSize", "--max-batch-size") ?? scheduling.MaxBatchSize,
+                MaxQueueLength = Int(configuration, "Qwen:Engine:MaxQueueLength", "--max-queue") ?? scheduling.MaxQueueLength,
+            },
+        };
+    }
+
+    private static int? Int(IConfiguration configuration, string key, string flag)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"{flag} '{text}' is not a positive whole number.");
+    }
+}
