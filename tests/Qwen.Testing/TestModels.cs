@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Qwen.ModelPrep.Checkpoints;
+using Qwen.ModelPrep.Conversion;
 
 namespace Qwen.Testing;
 
@@ -61,6 +62,24 @@ public static class TestModels
         var checkpointDir = await GetCheckpointAsync(checkpoint, cancellationToken);
         var stamp = $"package {version}; from {await File.ReadAllTextAsync(Path.Combine(checkpointDir, StampFile), cancellationToken)}";
         return await GetOrCreateAsync(Path.Combine(Root, "packages", name), stamp, (output, _) => convert(checkpointDir, output), cancellationToken);
+    }
+
+    /// <summary>
+    /// A package converted in process by <see cref="PackageConverter"/> from a shared tiny checkpoint, cached as
+    /// artifacts/test-models/packages/tiny-&lt;style&gt;-&lt;dtype&gt;. It is rebuilt whenever the model-prep assembly changes.
+    /// </summary>
+    public static Task<string> GetTinyPackageAsync(TestCheckpoint checkpoint, ModelDtype dtype, CancellationToken cancellationToken = default)
+    {
+        var name = $"{(checkpoint == TestCheckpoint.TinyV11 ? "tiny-v1.1" : "tiny-v1.0-2shards")}-{dtype.ToString().ToLowerInvariant()}";
+        var converterVersion = typeof(PackageConverter).Assembly.ManifestModule.ModuleVersionId.ToString("N");
+        return GetPackageAsync(name, checkpoint, $"model-prep {converterVersion}", (input, output) =>
+            PackageConverter.ForSafetensors().ConvertAsync(new ConvertOptions
+            {
+                Input = input,
+                Output = output,
+                Dtype = dtype,
+                Name = "qwen-tiny",
+            }, null, cancellationToken), cancellationToken);
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
+using Qwen.Inference.Packaging;
 using Qwen.ModelPrep.Checkpoints;
+using Qwen.ModelPrep.Conversion;
 using Qwen.Testing;
 
 namespace Qwen.ModelPrep.Tests.Checkpoints;
@@ -100,5 +102,19 @@ public class TestModelsTests
         {
             Directory.Delete(Path.Combine(TestModels.Root, "packages", name), recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task GetTinyPackage_Fp32_IsAConvertedPackageReusedOnSecondCall()
+    {
+        var dir = await TestModels.GetTinyPackageAsync(TestCheckpoint.TinyV11, ModelDtype.Fp32);
+        var manifestPath = Path.Combine(dir, ModelManifest.FileName);
+        var written = File.GetLastWriteTimeUtc(manifestPath);
+        Assert.Equal(dir, await TestModels.GetTinyPackageAsync(TestCheckpoint.TinyV11, ModelDtype.Fp32));
+        Assert.Equal(written, File.GetLastWriteTimeUtc(manifestPath));
+        var manifest = System.Text.Json.JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(manifestPath), PackageConverter.ManifestSerializerOptions)!;
+        Assert.Equal("fp32", manifest.Dtype);
+        Assert.Equal(64, manifest.Architecture.SeqLength);
+        Assert.Equal(256, manifest.Architecture.HiddenSize);
     }
 }
