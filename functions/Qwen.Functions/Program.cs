@@ -3,4 +3,5 @@ using Microsoft.Extensions.Hosting;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
+Qwen.Functions.Orchestrations.FlowServiceCollectionExtensions.AddQwenFlow(builder.Services, builder.Configuration);
 builder.Build().Run();

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Qwen.Inference.Generation;
+using Qwen.Inference.Scheduling;
 using Qwen.Serving.Http;
 
 namespace Qwen.Server;
@@ -27,8 +27,9 @@ public static partial class QwenServerApp
         builder.Configuration.AddCommandLine(args, SwitchMappings.ToDictionary(k => k.Key, k => k.Value));
         builder.Services.AddQwenHttpApi(builder.Configuration);
         builder.Services.Configure<HttpApiOptions>(o => o.AllowLoopbackWithoutKey = true);
+        builder.Services.AddSingleton<EngineMetrics>();
         builder.Services.AddSingleton<IGenerationEngineProvider>(sp =>
-            new GenerationEngineProvider(ct => ServerEngineLoader.LoadAsync(builder.Configuration, ct)));
+            new GenerationEngineProvider(ct => ServerEngineLoader.LoadAsync(builder.Configuration, sp.GetRequiredService<EngineMetrics>(), ct)));
         builder.Services.AddHostedService<EngineWarmup>();
         // The API enforces its own limit (Qwen:Serving:MaxRequestBodyBytes, answered with OpenAI's 413 JSON); Kestrel's
         // default cap (30 MB) stays as the outer bound.

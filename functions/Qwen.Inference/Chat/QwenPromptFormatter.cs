@@ -30,6 +30,7 @@ public sealed class QwenPromptFormatter
     /// <param name="tools">Tools offered to the model (none: plain chat).</param>
     /// <param name="stop">The request's stop strings.</param>
     /// <param name="maxWindowSize">History window in tokens (chat mode only, as the reference).</param>
+    /// <remarks>The reference rejects streaming when tools are offered (the output must be parsed whole); hosts should too.</remarks>
     /// <exception cref="InvalidChatRequestException">The conversation breaks the reference's rules; the message says which.</exception>
     public QwenPrompt Format(
         IReadOnlyList<QwenChatMessage> messages,

@@ -55,6 +55,23 @@ public static class ReActTemplates
     /// <summary>What the loop appends after running a tool: <c>"\nObservation: {result}\nThought:"</c> (§6.2).</summary>
     public static string ObservationContinuation(string observation) => $"\nObservation: {observation}\nThought:";
 
+    /// <summary>
+    /// react_demo.py's clean-up of one generation step: drops <c>&lt;|endoftext|&gt;</c> and <c>&lt;|im_end|&gt;</c>, then cuts
+    /// just after the first <see cref="StopWords"/> occurrence (the stop word stays, as the loop expects).
+    /// </summary>
+    public static string CutAfterFirstStop(string generated)
+    {
+        ArgumentNullException.ThrowIfNull(generated);
+        var text = generated.Replace(Tokenization.QwenTokenizer.EndOfText, string.Empty, StringComparison.Ordinal)
+            .Replace(Tokenization.QwenTokenizer.ImEnd, string.Empty, StringComparison.Ordinal);
+        foreach (var stop in StopWords)
+        {
+            int idx = text.IndexOf(stop, StringComparison.Ordinal);
+            if (idx >= 0) text = text[..(idx + stop.Length)];
+        }
+        return text;
+    }
+
     private static string Instruction(string noun, string toolDescs, string toolNames)
     {
         var sb = new StringBuilder();

@@ -329,9 +329,31 @@ public sealed class QwenScheduler : IGenerationEngine
     {
         var scheduling = options.Scheduling;
         scheduling.Validate();
-        var arch = package.Manifest.Architecture;
-        var length = LongContext.ResolveContextLength(arch, scheduling.MaxSequenceLength ?? options.Runtime.ContextLength ?? Math.Min(LongContext.ResolveContextLength(arch, null), 4096));
+        var length = SequenceLength(package.Manifest, options);
         return new OnnxBatchRunner(package, options.Runtime, scheduling.MaxBatchSize, length);
+    }
+
+    /// <summary>Positions per row: the explicit setting, else the context (at most 4096) shortened to fit the KV budget.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The budget does not hold even 2 positions per row.</exception>
+    public static int SequenceLength(ModelManifest manifest, QwenSchedulerOptions options)
+    {
+        var arch = manifest.Architecture;
+        var scheduling = options.Scheduling;
+        if (scheduling.MaxSequenceLength is { } explicitLength)
+        {
+            return LongContext.ResolveContextLength(arch, explicitLength);
+        }
+        var context = LongContext.ResolveContextLength(arch, options.Runtime.ContextLength);
+        var length = options.Runtime.ContextLength is null ? Math.Min(context, 4096) : context;
+        var elementBytes = manifest.Io.KvDtype == "float16" ? 2L : 4L;
+        var bytesPerPosition = 2L * arch.NumLayers * arch.NumHeads * arch.HeadDim * elementBytes * scheduling.MaxBatchSize;
+        var fits = scheduling.KvCacheBudgetBytes / bytesPerPosition;
+        if (fits < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), scheduling.KvCacheBudgetBytes,
+                $"A KV budget of {scheduling.KvCacheBudgetBytes:N0} bytes holds {fits} positions for {scheduling.MaxBatchSize} rows ({bytesPerPosition:N0} bytes per position); raise KvCacheBudgetBytes or lower MaxBatchSize.");
+        }
+        return (int)Math.Min(length, fits);
     }
 
     /// <inheritdoc />

@@ -121,17 +121,33 @@ public sealed class QwenTokenizer
         return output;
     }
 
-    /// <summary>Appends the ids of <paramref name="text"/> to <paramref name="output"/> (see <see cref="Encode"/>).</summary>
+    /// <summary>Appends the ids of <paramref name="text"/> to <paramref name="output"/> (see <see cref="Encode(string, bool)"/>).</summary>
     public void EncodeTo(string text, List<int> output, bool parseSpecialTokens = false)
+        => EncodeTo(text, output, parseSpecialTokens, null);
+
+    /// <summary>
+    /// Encodes with tiktoken's <c>allowed_special</c>: only the listed surface forms become special ids; all other
+    /// special-token text (and everything when the list is empty) is plain text.
+    /// </summary>
+    public IReadOnlyList<int> Encode(string text, IReadOnlyCollection<string> allowedSpecialTokens)
+    {
+        ArgumentNullException.ThrowIfNull(allowedSpecialTokens);
+        var output = new List<int>(text.Length / 3 + 4);
+        EncodeTo(text, output, false, allowedSpecialTokens);
+        return output;
+    }
+
+    private void EncodeTo(string text, List<int> output, bool all, IReadOnlyCollection<string>? allowed)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(output);
         var normalized = UnicodeNfc.Normalize(text);
-        if (!parseSpecialTokens)
+        if (!all && (allowed is null || allowed.Count == 0))
         {
             EncodeOrdinary(normalized, output);
             return;
         }
+        var lookup = _specialIds.GetAlternateLookup<ReadOnlySpan<char>>();
         int segmentStart = 0;
         for (int search = 0; search < normalized.Length;)
         {
@@ -139,7 +155,8 @@ public sealed class QwenTokenizer
             if (open < 0) break;
             int close = normalized.IndexOf("|>", open + 2, StringComparison.Ordinal);
             if (close < 0) break;
-            if (_specialIds.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(normalized.AsSpan(open, close + 2 - open), out int id))
+            var candidate = normalized.AsSpan(open, close + 2 - open);
+            if (lookup.TryGetValue(candidate, out int id) && (all || allowed!.Contains(candidate.ToString())))
             {
                 EncodeOrdinary(normalized.AsSpan(segmentStart, open - segmentStart), output);
                 output.Add(id);

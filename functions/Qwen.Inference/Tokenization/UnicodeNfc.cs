@@ -87,7 +87,7 @@ public static class UnicodeNfc
     }
 
     /// <summary>True when <paramref name="text"/> is already NFC.</summary>
-    public static bool IsNormalized(string text) => ReferenceEquals(Normalize(text), text) || Normalize(text) == text;
+    public static bool IsNormalized(string text) => string.Equals(Normalize(text), text, StringComparison.Ordinal);
 
     /// <summary>The canonical combining class of a code point (0 for starters).</summary>
     public static int GetCombiningClass(int cp)

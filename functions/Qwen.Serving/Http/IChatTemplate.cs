@@ -6,8 +6,8 @@ namespace Qwen.Serving.Http;
 /// <remarks>The implementation delegates to the engine's ChatML/ReAct formatter (Qwen.Inference.Chat); handlers never format prompts themselves.</remarks>
 public interface IChatTemplate
 {
-    /// <summary>Renders the conversation; throws <see cref="OpenAiException"/> (400) when it cannot be expressed (e.g. bad turn order).</summary>
-    ChatPrompt Render(QwenTokenizer tokenizer, IReadOnlyList<ChatMessageInput> messages, IReadOnlyList<ToolDefinition> tools);
+    /// <summary>Renders the conversation with the caller's stop strings; throws <see cref="OpenAiException"/> (400) when it cannot be expressed (e.g. bad turn order).</summary>
+    ChatPrompt Render(QwenTokenizer tokenizer, IReadOnlyList<ChatMessageInput> messages, IReadOnlyList<ToolDefinition> tools, IReadOnlyList<string> stop);
 
     /// <summary>Reads the model's ReAct text: a tool call (name + arguments) or the final answer.</summary>
     AssistantReply ParseReply(string generatedText);

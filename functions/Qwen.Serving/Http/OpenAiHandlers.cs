@@ -207,7 +207,7 @@ public sealed partial class OpenAiHandlers(
         using var doc = await ReadJsonAsync(context).ConfigureAwait(false);
         var request = OpenAiRequestReader.ReadChat(doc.RootElement, Options.MaxChoices);
         var engine = await engines.GetAsync(context.RequestAborted).ConfigureAwait(false);
-        var prompt = template.Render(engine.Tokenizer, request.Messages, request.Tools);
+        var prompt = template.Render(engine.Tokenizer, request.Messages, request.Tools, request.Stop);
         var text = engine.Tokenizer.Decode(prompt.Tokens);
         await OpenAiJson.WriteAsync(context, 200, w =>
         {
@@ -260,9 +260,8 @@ public sealed partial class OpenAiHandlers(
 
     private async Task ServeChatAsync(HttpContext context, IGenerationEngine engine, ChatCompletionRequest request, string model)
     {
-        var prompt = template.Render(engine.Tokenizer, request.Messages, request.Tools);
-        var stops = request.Stop.Concat(prompt.StopStrings).Distinct(StringComparer.Ordinal).ToArray();
-        var requests = BuildRequests(engine, request, prompt.Tokens, stops);
+        var prompt = template.Render(engine.Tokenizer, request.Messages, request.Tools, request.Stop);
+        var requests = BuildRequests(engine, request, prompt.Tokens, prompt.StopStrings);
         var id = NewId("chatcmpl-");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)

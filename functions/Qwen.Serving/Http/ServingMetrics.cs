@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using Qwen.Inference.Scheduling;
 
 namespace Qwen.Serving.Http;
 
-/// <summary>In-process counters behind <see cref="IServingMetrics"/>; histograms use fixed buckets.</summary>
-public sealed class ServingMetrics : IServingMetrics
+/// <summary>In-process counters behind <see cref="IServingMetrics"/>; histograms use fixed buckets. The engine's own <see cref="EngineMetrics"/> (scheduler queue, batch decode rate) are appended when registered.</summary>
+public sealed class ServingMetrics(EngineMetrics? engine = null) : IServingMetrics
 {
     private static readonly double[] TtftBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
     private readonly ConcurrentDictionary<(string Route, int Status), long> _requests = new();
@@ -66,6 +67,10 @@ public sealed class ServingMetrics : IServingMetrics
             sb.Append(inv, $"qwen_time_to_first_token_seconds_bucket{{le=\"+Inf\"}} {cumulative}\n");
             sb.Append(inv, $"qwen_time_to_first_token_seconds_sum {TimeSpan.FromTicks(_ttftTicks).TotalSeconds:0.######}\n");
             sb.Append(inv, $"qwen_time_to_first_token_seconds_count {cumulative}\n");
+        }
+        if (engine is not null)
+        {
+            sb.Append(engine.ToPrometheusText());
         }
         return sb.ToString();
     }

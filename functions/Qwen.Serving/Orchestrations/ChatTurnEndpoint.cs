@@ -1,21 +1,24 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Qwen.Inference.Generation;
+using Qwen.Serving.Http;
 
 namespace Qwen.Serving.Orchestrations;
 
 /// <summary>The GPU worker's side of <see cref="HttpChatTurnModel"/>: checks the API key, runs the turn on the local model, maps engine errors to HTTP.</summary>
-public sealed class ChatTurnEndpoint(IChatTurnModel model, OrchestrationOptions options)
+public sealed class ChatTurnEndpoint(IChatTurnModel model, ApiKeyAuthorizer authorizer)
 {
     /// <summary>Handles <c>POST internal/chat-turns</c>.</summary>
     public async Task<IActionResult> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        if (!KeyMatches(request.Headers[HttpChatTurnModel.ApiKeyHeader].ToString(), options.ApiKey))
+        try
         {
-            return Error(StatusCodes.Status401Unauthorized, $"Missing or wrong '{HttpChatTurnModel.ApiKeyHeader}' header.");
+            authorizer.Authorize(request.HttpContext);
+        }
+        catch (OpenAiException ex)
+        {
+            return Error(ex.StatusCode, ex.Message);
         }
         ChatTurnRequest? turn;
         try
@@ -38,6 +41,10 @@ public sealed class ChatTurnEndpoint(IChatTurnModel model, OrchestrationOptions 
         {
             return Error(StatusCodes.Status400BadRequest, ex.Message);
         }
+        catch (ArgumentException ex)
+        {
+            return Error(StatusCodes.Status400BadRequest, ex.Message);
+        }
         catch (EngineBusyException ex)
         {
             request.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(ex.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -46,9 +53,4 @@ public sealed class ChatTurnEndpoint(IChatTurnModel model, OrchestrationOptions 
     }
 
     private static ObjectResult Error(int status, string message) => new(new { error = new { message } }) { StatusCode = status };
-
-    // With no key configured the endpoint is open (local development); Azure always sets Qwen__Serving__ApiKey.
-    private static bool KeyMatches(string given, string? expected)
-        => string.IsNullOrEmpty(expected)
-           || CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected));
 }

@@ -3,12 +3,13 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.DurableTask.Client;
+using Qwen.Serving.Http;
 
 namespace Qwen.Serving.Orchestrations;
 
 /// <summary>The HTTP starters of the chat sessions and agent runs, shared by the hosts' thin adapters.</summary>
 /// <remarks>Routes: <c>POST /sessions</c>, <c>POST /sessions/{id}/messages</c>, <c>GET /sessions/{id}</c>, <c>POST /agents/runs</c>, <c>GET /agents/runs/{id}</c>.</remarks>
-public sealed class DurableHttpApi
+public sealed class DurableHttpApi(ApiKeyAuthorizer authorizer)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private const int MaxIterationsLimit = 20;
@@ -16,6 +17,10 @@ public sealed class DurableHttpApi
     /// <summary><c>POST /sessions</c> with <c>{"system"?, "message"?, "idle_timeout_seconds"?, "max_tokens"?, "temperature"?}</c>: 202 with the session id.</summary>
     public async Task<IActionResult> StartSessionAsync(DurableTaskClient client, HttpRequest request, CancellationToken cancellationToken)
     {
+        if (Deny(request) is { } denied)
+        {
+            return denied;
+        }
         var body = await ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         if (body is null)
         {
@@ -41,6 +46,10 @@ public sealed class DurableHttpApi
     /// <summary><c>POST /sessions/{id}/messages</c> with <c>{"content", "end"?}</c>: 202, 404 when there is no such session, 409 when it has ended.</summary>
     public async Task<IActionResult> PostMessageAsync(DurableTaskClient client, string id, HttpRequest request, CancellationToken cancellationToken)
     {
+        if (Deny(request) is { } denied)
+        {
+            return denied;
+        }
         var body = await ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var content = body?["content"]?.GetValue<string>();
         var end = body?["end"]?.GetValue<bool>() ?? false;
@@ -62,12 +71,16 @@ public sealed class DurableHttpApi
     }
 
     /// <summary><c>GET /sessions/{id}</c>: runtime status, custom status (<see cref="ChatSessionStatus"/>) and output.</summary>
-    public Task<IActionResult> GetSessionAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
-        => GetAsync(client, id, nameof(ChatSessionOrchestration), "chat session", cancellationToken);
+    public Task<IActionResult> GetSessionAsync(DurableTaskClient client, string id, HttpRequest request, CancellationToken cancellationToken)
+        => Deny(request) is { } denied ? Task.FromResult<IActionResult>(denied) : GetAsync(client, id, nameof(ChatSessionOrchestration), "chat session", cancellationToken);
 
     /// <summary><c>POST /agents/runs</c> with <c>{"question", "tools"?, "max_iterations"?}</c>: 202 with the run id.</summary>
     public async Task<IActionResult> StartAgentRunAsync(DurableTaskClient client, HttpRequest request, CancellationToken cancellationToken)
     {
+        if (Deny(request) is { } denied)
+        {
+            return denied;
+        }
         var body = await ReadObjectAsync(request, cancellationToken).ConfigureAwait(false);
         var question = body?["question"]?.GetValue<string>();
         if (string.IsNullOrWhiteSpace(question))
@@ -86,8 +99,8 @@ public sealed class DurableHttpApi
     }
 
     /// <summary><c>GET /agents/runs/{id}</c>: runtime status, custom status (<see cref="AgentRunStatus"/>) and output (<see cref="AgentRunResult"/>).</summary>
-    public Task<IActionResult> GetAgentRunAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
-        => GetAsync(client, id, nameof(ReActAgentOrchestration), "agent run", cancellationToken);
+    public Task<IActionResult> GetAgentRunAsync(DurableTaskClient client, string id, HttpRequest request, CancellationToken cancellationToken)
+        => Deny(request) is { } denied ? Task.FromResult<IActionResult>(denied) : GetAsync(client, id, nameof(ReActAgentOrchestration), "agent run", cancellationToken);
 
     private static async Task<IActionResult> GetAsync(DurableTaskClient client, string id, string orchestration, string what, CancellationToken cancellationToken)
     {
@@ -106,6 +119,20 @@ public sealed class DurableHttpApi
             ["output"] = Parse(instance.SerializedOutput),
             ["failure"] = instance.FailureDetails?.ErrorMessage,
         });
+    }
+
+    // The same key as the OpenAI endpoints ('api-key' or 'Authorization: Bearer').
+    private ObjectResult? Deny(HttpRequest request)
+    {
+        try
+        {
+            authorizer.Authorize(request.HttpContext);
+            return null;
+        }
+        catch (OpenAiException ex)
+        {
+            return Error(ex.StatusCode, ex.Message);
+        }
     }
 
     private static JsonNode? Parse(string? serialized) => string.IsNullOrEmpty(serialized) ? null : JsonNode.Parse(serialized);

@@ -1,28 +1,25 @@
-using System.Text;
+using Qwen.Inference.Chat;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Sampling;
-using Qwen.Inference.Tokenization;
+using Qwen.Serving.Http;
 
 namespace Qwen.Serving.Orchestrations;
 
-/// <summary>Runs chat turns on the local engine: builds the ChatML prompt piece by piece (spec §5.1) and collects the streamed text.</summary>
-public sealed class EngineChatTurnModel(IGenerationEngine engine) : IChatTurnModel
+/// <summary>Runs chat turns on the local engine: the ChatML prompt (spec §5.1, window rules) or, for a continued assistant turn, the open completion prompt.</summary>
+public sealed class EngineChatTurnModel(IGenerationEngineProvider engines) : IChatTurnModel
 {
-    /// <summary>Qwen-7B-Chat's default system prompt.</summary>
-    public const string DefaultSystem = "You are a helpful assistant.";
-
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">The messages do not alternate user/assistant starting with user, or do not end as <see cref="ChatTurnRequest.ContinueLastAssistant"/> requires.</exception>
     public async Task<ChatTurnResult> GenerateAsync(ChatTurnRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var engine = await engines.GetAsync(cancellationToken).ConfigureAwait(false);
+        var prompt = BuildPrompt(new ChatMlPromptBuilder(engine.Tokenizer), request, engine.Manifest.Generation);
         var defaults = engine.Manifest.Generation;
-        var prompt = string.Equals(defaults.ChatFormat, "raw", StringComparison.OrdinalIgnoreCase)
-            ? engine.Tokenizer.Encode(request.Messages.LastOrDefault()?.Content ?? "")
-            : BuildChatMlPrompt(engine.Tokenizer, request);
         var temperature = request.Temperature ?? defaults.Temperature;
-        var generation = new GenerationRequest
+        var result = await engine.CompleteAsync(new GenerationRequest
         {
-            PromptTokens = prompt,
+            PromptTokens = prompt.Tokens,
             MaxNewTokens = request.MaxTokens,
             StopStrings = request.Stop,
             Sampling = new SamplingOptions
@@ -34,64 +31,51 @@ public sealed class EngineChatTurnModel(IGenerationEngine engine) : IChatTurnMod
                 RepetitionPenalty = defaults.RepetitionPenalty,
                 Seed = request.Seed,
             },
-        };
-
-        var text = new StringBuilder();
-        GenerationUpdate? last = null;
-        await foreach (var update in engine.GenerateAsync(generation, cancellationToken).ConfigureAwait(false))
-        {
-            text.Append(update.TextDelta);
-            last = update;
-        }
-        var finish = last?.FinishReason == FinishReason.Length ? "length" : "stop";
-        return new ChatTurnResult(text.ToString(), finish, last?.Usage?.PromptTokens ?? prompt.Count, last?.Usage?.CompletionTokens ?? 0);
+        }, cancellationToken).ConfigureAwait(false);
+        return new ChatTurnResult(result.Text, result.FinishReason == FinishReason.Length ? "length" : "stop", result.Usage.PromptTokens, result.Usage.CompletionTokens);
     }
 
-    /// <summary>Spec §5.1: roles, "\n" and contents encoded separately as plain text; a continued assistant turn gets no <c>&lt;|im_end|&gt;</c>.</summary>
-    internal static List<int> BuildChatMlPrompt(QwenTokenizer tokenizer, ChatTurnRequest request)
+    internal static ChatMlPrompt BuildPrompt(ChatMlPromptBuilder builder, ChatTurnRequest request, Inference.Packaging.GenerationDefaults defaults)
     {
-        if (request.Messages.Count == 0)
+        var messages = request.Messages;
+        if (messages.Count == 0)
         {
             throw new ArgumentException("A chat turn needs at least one message.", nameof(request));
         }
-        var nl = tokenizer.Encode("\n");
-        var tokens = new List<int> { QwenTokenizer.ImStartId };
-        AppendPart(tokens, tokenizer, nl, "system", request.System ?? DefaultSystem);
-        tokens.Add(QwenTokenizer.ImEndId);
-        for (var i = 0; i < request.Messages.Count; i++)
+        for (var i = 0; i < messages.Count; i++)
         {
-            var message = request.Messages[i];
-            tokens.AddRange(nl);
-            tokens.Add(QwenTokenizer.ImStartId);
-            AppendPart(tokens, tokenizer, nl, message.Role, message.Content);
-            var continued = request.ContinueLastAssistant && i == request.Messages.Count - 1;
-            if (!continued)
+            var expected = i % 2 == 0 ? "user" : "assistant";
+            if (messages[i].Role != expected)
             {
-                tokens.Add(QwenTokenizer.ImEndId);
+                throw new ArgumentException($"Message {i} has role '{messages[i].Role}' but '{expected}' was expected: turns alternate user/assistant, starting with user.", nameof(request));
             }
         }
-        var last = request.Messages[^1];
+        if (string.Equals(defaults.ChatFormat, "raw", StringComparison.OrdinalIgnoreCase))
+        {
+            return builder.BuildRaw(messages[^1].Content);
+        }
         if (request.ContinueLastAssistant)
         {
-            if (last.Role != "assistant")
+            if (messages.Count % 2 != 0)
             {
-                throw new ArgumentException($"ContinueLastAssistant needs an assistant message last; the last message is '{last.Role}'.", nameof(request));
+                throw new ArgumentException("ContinueLastAssistant needs an assistant message last.", nameof(request));
             }
+            return builder.BuildCompletion(Pairs(messages, messages.Count), request.System);
         }
-        else
+        if (messages.Count % 2 == 0)
         {
-            tokens.AddRange(nl);
-            tokens.Add(QwenTokenizer.ImStartId);
-            tokens.AddRange(tokenizer.Encode("assistant"));
-            tokens.AddRange(nl);
+            throw new ArgumentException("The last message must be from the user (or set ContinueLastAssistant).", nameof(request));
         }
-        return tokens;
+        return builder.Build(messages[^1].Content, Pairs(messages, messages.Count - 1), request.System, defaults.MaxWindowSize);
     }
 
-    private static void AppendPart(List<int> tokens, QwenTokenizer tokenizer, IReadOnlyList<int> nl, string role, string content)
+    private static List<ChatTurn> Pairs(IReadOnlyList<ChatTurnMessage> messages, int count)
     {
-        tokens.AddRange(tokenizer.Encode(role));
-        tokens.AddRange(nl);
-        tokens.AddRange(tokenizer.Encode(content));
+        var pairs = new List<ChatTurn>(count / 2);
+        for (var i = 0; i + 1 < count; i += 2)
+        {
+            pairs.Add(new ChatTurn(messages[i].Content, messages[i + 1].Content));
+        }
+        return pairs;
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Qwen.Serving.Configuration;
+using Qwen.Serving.Http;
 using Qwen.Serving.ModelCache;
 using Qwen.Serving.Tools;
 
@@ -23,6 +24,8 @@ public static class OrchestrationServiceCollectionExtensions
                 : throw new InvalidOperationException($"{AppSettingNames.WorkerBaseUri} '{worker}' is not an absolute URI (https://<worker-app>.azurewebsites.net/).");
         }
         options.ApiKey = ModelCacheServiceCollectionExtensions.Setting(configuration, AppSettingNames.ApiKey);
+        // The starters check the same key as the OpenAI endpoints; binding twice (AddQwenHttpApi does too) is harmless.
+        services.AddOptions<HttpApiOptions>().Bind(configuration.GetSection(HttpApiOptions.SectionName));
         return services.AddQwenOrchestrations(options);
     }
 
@@ -31,6 +34,8 @@ public static class OrchestrationServiceCollectionExtensions
     {
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions();
+        services.TryAddSingleton<ApiKeyAuthorizer>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITool, CalculatorTool>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITool, UtcClockTool>());
         services.TryAddSingleton<ToolRegistry>();

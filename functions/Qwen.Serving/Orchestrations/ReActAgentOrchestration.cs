@@ -1,5 +1,6 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
+using Qwen.Inference.Chat;
 using Qwen.Serving.Tools;
 
 namespace Qwen.Serving.Orchestrations;
@@ -18,7 +19,9 @@ public sealed partial class ReActAgentOrchestration : TaskOrchestrator<AgentRunI
         var logger = context.CreateReplaySafeLogger<ReActAgentOrchestration>();
         var tools = await context.CallActivityAsync<ToolDescriptor[]>(nameof(ListToolsActivity), input.Tools.ToArray());
         var allowed = tools.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        var prompt = ReActText.BuildPrompt(input.Question, tools);
+        var prompt = ReActTemplates.ReactPrompt(
+            tools.Select(t => new QwenToolDefinition(t.Name, t.Description, t.ParametersJson) { NameForHuman = t.HumanName }).ToArray(),
+            input.Question);
         var transcript = "";
         var steps = new List<AgentStep>();
 
@@ -34,19 +37,22 @@ public sealed partial class ReActAgentOrchestration : TaskOrchestrator<AgentRunI
             {
                 Messages = messages,
                 ContinueLastAssistant = transcript.Length > 0,
-                Stop = [ReActText.ObservationStop],
+                Stop = ReActTemplates.StopWords,
                 MaxTokens = input.MaxTokens,
                 Temperature = input.Temperature,
             }, ChatSessionOrchestration.TurnRetry);
             transcript += turn.Text;
 
-            if (!ReActText.TryParseAction(turn.Text, out var toolName, out var arguments))
+            // A leading newline lets a reply that starts with "Action:" or "Final Answer: " match the markers.
+            var step = ReActParser.ParseLatestToolCall("\n" + turn.Text);
+            if (!step.IsToolCall)
             {
-                var final = ReActText.FinalAnswer(turn.Text);
-                var status = final is null ? "no_action" : "answered";
+                var status = ("\n" + turn.Text).Contains("\nFinal Answer: ", StringComparison.Ordinal) ? "answered" : "no_action";
                 LogFinished(logger, context.InstanceId, status, iteration);
-                return new AgentRunResult(status, final ?? turn.Text.Trim(), iteration, steps, transcript);
+                return new AgentRunResult(status, step.Content, iteration, steps, transcript);
             }
+            var toolName = step.ToolName!;
+            var arguments = step.RawArguments ?? "";
 
             string observation;
             bool executed;
@@ -70,7 +76,7 @@ public sealed partial class ReActAgentOrchestration : TaskOrchestrator<AgentRunI
                 }
             }
             steps.Add(new AgentStep(toolName, arguments, observation, executed));
-            transcript = transcript.TrimEnd() + "\n" + ReActText.ObservationStop + " " + observation + "\nThought:";
+            transcript = transcript.TrimEnd() + ReActTemplates.ObservationContinuation(observation);
         }
 
         LogFinished(logger, context.InstanceId, "max_iterations", input.MaxIterations);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Qwen.Inference.Chat;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Runtime;
 using Qwen.Inference.Sampling;
@@ -211,25 +212,9 @@ public sealed class GenerateCommand : AsyncCommand<GenerateCommand.Settings>
         }
         if (settings.Chat is { } chat)
         {
-            return ChatPrompt(generator, chat);
+            return new ChatMlPromptBuilder(generator.Tokenizer).Build(chat).Tokens;
         }
         return generator.Tokenizer.Encode(settings.Prompt!);
-    }
-
-    // Spec §5.1, single turn with the default system prompt; pieces are encoded separately and the control tokens inserted as ids.
-    private static List<int> ChatPrompt(QwenGenerator generator, string user)
-    {
-        var tokenizer = generator.Tokenizer;
-        var start = generator.Manifest.Tokenizer.ImStartId;
-        var end = generator.Manifest.Tokenizer.ImEndId;
-        var newline = tokenizer.Encode("\n");
-        List<int> Part(string role, string content) => [.. tokenizer.Encode(role), .. newline, .. tokenizer.Encode(content)];
-        return
-        [
-            start, .. Part("system", "You are a helpful assistant."), end,
-            .. newline, start, .. Part("user", user), end,
-            .. newline, start, .. tokenizer.Encode("assistant"), .. newline,
-        ];
     }
 
     private static string ToJson(QwenGenerator generator, IReadOnlyList<int> prompt, List<GeneratedToken> tokens, string text,

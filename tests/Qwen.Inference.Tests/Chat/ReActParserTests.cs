@@ -69,6 +69,14 @@ public sealed class ReActParserTests
         Assert.Equal("", step.RawArguments);
     }
 
+    [Fact]
+    public void CutAfterFirstStop_DropsEndTokensAndKeepsStopWord()
+    {
+        Assert.Equal("Thought: t\nAction: a\nAction Input: {}\nObservation:",
+            ReActTemplates.CutAfterFirstStop("Thought: t\nAction: a\nAction Input: {}\nObservation: made up<|im_end|><|endoftext|>"));
+        Assert.Equal("Final Answer: done", ReActTemplates.CutAfterFirstStop("Final Answer: done<|im_end|>"));
+    }
+
     [Theory]
     [InlineData("```json\n{\"a\": [1, 2,],}\n```", "{\"a\":[1,2]}")]
     [InlineData("{'q': 'it\\'s \"x\"'}", "{\"q\":\"it's \\\"x\\\"\"}")]

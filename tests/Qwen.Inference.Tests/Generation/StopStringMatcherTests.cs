@@ -44,3 +44,56 @@ public class StopStringMatcherTests
         Assert.Equal("", matcher.Flush());
     }
 }
+
+public class StopStringMatcherTokenizerTests
+{
+    private static (string Emitted, int StoppedAtToken) Stream(IReadOnlyList<int> ids, params string[] stops)
+    {
+        var decoder = Tokenization.SharedTokenizer.Instance.CreateStreamDecoder();
+        var matcher = new StopStringMatcher(stops);
+        var emitted = new System.Text.StringBuilder();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            emitted.Append(matcher.Append(decoder.Append(ids[i])));
+            if (matcher.Stopped)
+            {
+                return (emitted.ToString(), i);
+            }
+        }
+        emitted.Append(matcher.Append(decoder.Flush())).Append(matcher.Flush());
+        return (emitted.ToString(), -1);
+    }
+
+    [Fact]
+    public void Append_ObservationSplitOverThreeRealTokens_StopsOnTheLastAndEmitsNothingOfIt()
+    {
+        var tokenizer = Tokenization.SharedTokenizer.Instance;
+        var ids = tokenizer.Encode("Action: search\nObservation: 42 results");
+        // "Observation:" is three tokens (spec §4.7): [37763, 367, 25] = "Observ" + "ation" + ":".
+        var start = ids.ToList().IndexOf(37763);
+        Assert.Equal([37763, 367, 25], ids.Skip(start).Take(3));
+        var (emitted, stoppedAt) = Stream(ids, "Observation:");
+        Assert.Equal("Action: search\n", emitted);
+        Assert.Equal(start + 2, stoppedAt);
+    }
+
+    [Fact]
+    public void Append_StopInsideMultiByteCharactersSplitAcrossTokens_IsCaught()
+    {
+        // [51461] is " \xe6\xa0" (half of 根); [51461, 117] decodes to " 根" (spec §4.7).
+        int[] ids = [9707, 51461, 117, 13];
+        Assert.Equal("Hello 根.", Tokenization.SharedTokenizer.Instance.Decode(ids));
+        var (emitted, stoppedAt) = Stream(ids, "o 根");
+        Assert.Equal("Hell", emitted);
+        Assert.Equal(2, stoppedAt);
+    }
+
+    [Fact]
+    public void Append_NoStopInText_EmitsEverythingAfterFlush()
+    {
+        var ids = Tokenization.SharedTokenizer.Instance.Encode("你好，世界！Observ");
+        var (emitted, stoppedAt) = Stream(ids, "Observation:");
+        Assert.Equal("你好，世界！Observ", emitted);
+        Assert.Equal(-1, stoppedAt);
+    }
+}

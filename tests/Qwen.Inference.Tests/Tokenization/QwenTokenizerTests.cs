@@ -62,9 +62,9 @@ public sealed class QwenTokenizerTests
     [Fact]
     public void Encode_ExtraAsTextThenEndOfText_MatchesOnlyEndOfTextAllowedVector()
     {
-        // Reference: allowed_special={"<|endoftext|>"}. We get it by encoding the two parts in their own modes.
-        var ids = Tok.Encode("print(\"<|extra_0|>\")").Concat(Tok.Encode("<|endoftext|>", parseSpecialTokens: true));
-        Assert.Equal([1350, 9639, 91, 15460, 62, 15, 91, 82598, 151643], ids);
+        // Reference: allowed_special={"<|endoftext|>"}.
+        Assert.Equal([1350, 9639, 91, 15460, 62, 15, 91, 82598, 151643], Tok.Encode("print(\"<|extra_0|>\")<|endoftext|>", ["<|endoftext|>"]));
+        Assert.Equal(Tok.Encode("print(\"<|extra_0|>\")<|endoftext|>"), Tok.Encode("print(\"<|extra_0|>\")<|endoftext|>", Array.Empty<string>()));
     }
 
     [Fact]

@@ -11,6 +11,7 @@ public sealed class FakeGenerationEngine(QwenTokenizer tokenizer, int maxContext
 {
     private int _active;
     private int _cancelled;
+    private int _completed;
 
     public ModelManifest Manifest { get; } = new()
     {
@@ -44,6 +45,9 @@ public sealed class FakeGenerationEngine(QwenTokenizer tokenizer, int maxContext
 
     /// <summary>Generations stopped by their cancellation token.</summary>
     public int Cancelled => Volatile.Read(ref _cancelled);
+
+    /// <summary>Generations that produced their final update.</summary>
+    public int Completed => Volatile.Read(ref _completed);
 
     /// <summary>Generations running now.</summary>
     public int Active => Volatile.Read(ref _active);
@@ -102,6 +106,7 @@ public sealed class FakeGenerationEngine(QwenTokenizer tokenizer, int maxContext
                 yield return new GenerationUpdate(decoder.Append(id), [new GeneratedToken(id, request.Logprobs ? -0.25f : float.NaN, top)]);
             }
             var usage = new GenerationUsage(request.PromptTokens.Count, ids.Count, 0, ttft ?? DateTime.UtcNow - started);
+            Interlocked.Increment(ref _completed);
             yield return new GenerationUpdate(decoder.Flush(), [], finish, usage);
         }
         finally

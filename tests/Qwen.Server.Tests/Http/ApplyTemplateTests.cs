@@ -75,7 +75,7 @@ public sealed class ApplyTemplateTests : IAsyncLifetime
             "{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":\"sunny\"},{\"role\":\"assistant\",\"content\":\"It is sunny.\"},{\"role\":\"user\",\"content\":\"Thanks!\"}]," + Tools + "}";
         var (prompt, _) = await ApplyAsync(body);
         var expected = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n" + Instruction + "\n\nQuestion: Weather in Paris?<|im_end|>\n" +
-            "<|im_start|>assistant\nThought:\nAction: get_weather\nAction Input: {}\nObservation: sunny\nThought: I now know the final answer.\nFinal Answer: It is sunny.<|im_end|>\n" +
+            "<|im_start|>assistant\nThought: \nAction: get_weather\nAction Input: {}\nObservation: sunny\nThought: I now know the final answer.\nFinal Answer: It is sunny.<|im_end|>\n" +
             "<|im_start|>user\nThanks!<|im_end|>\n<|im_start|>assistant\n";
         Assert.Equal(expected, prompt);
     }

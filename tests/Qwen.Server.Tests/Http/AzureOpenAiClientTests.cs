@@ -77,7 +77,7 @@ public sealed class AzureOpenAiClientTests : IAsyncLifetime
         Assert.Equal(ChatFinishReason.ToolCalls, first.FinishReason);
         var call = first.ToolCalls.Single();
         Assert.Equal("get_weather", call.FunctionName);
-        Assert.Equal("{\"city\": \"Paris\"}", call.FunctionArguments.ToString());
+        Assert.Equal("{\"city\":\"Paris\"}", call.FunctionArguments.ToString());
         Assert.StartsWith("call_", call.Id, StringComparison.Ordinal);
 
         messages.Add(new AssistantChatMessage(first));
@@ -106,7 +106,7 @@ public sealed class AzureOpenAiClientTests : IAsyncLifetime
             finish ??= update.FinishReason;
         }
         Assert.Equal("get_weather", name.ToString());
-        Assert.Equal("{\"city\": \"Paris\"}", args.ToString());
+        Assert.Equal("{\"city\":\"Paris\"}", args.ToString());
         Assert.Equal(ChatFinishReason.ToolCalls, finish);
     }
 

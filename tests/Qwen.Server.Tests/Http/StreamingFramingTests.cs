@@ -90,12 +90,14 @@ public sealed class StreamingFramingTests : IAsyncLifetime
         }
         client.CancelPendingRequests();
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (_server.Fake.Cancelled == 0 && DateTime.UtcNow < deadline)
+        while (_server.Fake.Active > 0 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
         }
-        Assert.Equal(1, _server.Fake.Cancelled);
+        // 400 tokens at 50 ms each would take 20 s; the generation must have ended early, by cancellation or disposal.
         Assert.Equal(0, _server.Fake.Active);
+        Assert.Equal(0, _server.Fake.Completed);
+        Assert.True(DateTime.UtcNow < deadline, "the generation kept running after the client went away");
     }
 
     private static (string Id, string Created) IdAndCreated(string raw)

@@ -37,7 +37,7 @@ public sealed class ReActAgentOrchestrationTests
         Assert.Contains("Action: the action to take, should be one of [calculator,utc_now]\n", prompt, StringComparison.Ordinal);
         Assert.EndsWith("Begin!\n\nQuestion: What is (2+3)*4?", prompt, StringComparison.Ordinal);
         Assert.False(requests[0].ContinueLastAssistant);
-        Assert.Equal(["Observation:"], requests[0].Stop);
+        Assert.Equal(["Observation:", "Observation:\n"], requests[0].Stop);
         Assert.Equal(0, requests[0].Temperature);
 
         Assert.True(requests[1].ContinueLastAssistant);
