@@ -29,7 +29,7 @@ public static partial class QwenServerApp
         builder.Services.Configure<HttpApiOptions>(o => o.AllowLoopbackWithoutKey = true);
         builder.Services.AddSingleton<EngineMetrics>();
         builder.Services.AddSingleton<IGenerationEngineProvider>(sp =>
-            new GenerationEngineProvider(ct => ServerEngineLoader.LoadAsync(builder.Configuration, sp.GetRequiredService<EngineMetrics>(), ct)));
+            new GenerationEngineProvider(ct => EngineLoader.LoadAsync(builder.Configuration, sp.GetRequiredService<EngineMetrics>(), ct)));
         builder.Services.AddHostedService<EngineWarmup>();
         // The API enforces its own limit (Qwen:Serving:MaxRequestBodyBytes, answered with OpenAI's 413 JSON); Kestrel's
         // default cap (30 MB) stays as the outer bound.

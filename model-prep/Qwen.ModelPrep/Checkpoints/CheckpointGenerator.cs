@@ -15,18 +15,23 @@ namespace Qwen.ModelPrep.Checkpoints;
 /// <item>RMSNorm gains 1 + N(0, 0.05²); c_attn bias N(0, 0.1²).</item>
 /// <item>lm_head row r = (T/√hidden)·(√(1−β²)·z_r + β·wte[src(r)]) with T = <see cref="LogitScale"/>,
 /// β = <see cref="EchoWeight"/> and src a seeded bijection of the regular ids. The residual stream keeps the
-/// current token's embedding, so each token strongly prefers one pseudo-random successor: logits are peaked, with
-/// top-1 margins of several units, which makes top-1 agreement a meaningful check under int4 quantization.
-/// The random part keeps every other logit varied (standard deviation ≈ T·√(1−β²)).</item>
+/// current token's embedding, so each token leans towards one pseudo-random successor. Measured with the float64
+/// reference on the tiny preset (random prompts of 20 and 100 tokens): that successor is the arg-max at 65–85% of
+/// positions, the median top-1 margin is 3.3–3.7 logits and the 10th percentile 0.3–0.8, so top-1 agreement is a
+/// meaningful check under int4 quantization while attention still decides the rest. (β = 0.5 made the successor
+/// win everywhere; β = 0.3 left median margins of 0.7.) Logit standard deviation is ≈ T.</item>
 /// </list>
 /// </remarks>
 public static class CheckpointGenerator
 {
+    /// <summary>Bumped whenever the bytes written for a given preset, seed and options change (test caches key on it).</summary>
+    public const int Version = 2;
+
     /// <summary>Standard deviation of the random part of the logits, before the echo term.</summary>
     public const float LogitScale = 4f;
 
     /// <summary>Share of each lm_head row aligned with one token's embedding (see remarks).</summary>
-    public const float EchoWeight = 0.5f;
+    public const float EchoWeight = 0.4f;
 
     /// <summary>Regular (BPE) ids of the Qwen tokenizer; ids from here up are specials or padding and get no echo.</summary>
     public const int RegularTokenCount = 151643;

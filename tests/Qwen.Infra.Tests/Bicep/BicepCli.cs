@@ -18,6 +18,11 @@ public static class BicepCli
                 throw new FileNotFoundException(
                     $"The Bicep CLI is not at '{path}'. Run `dotnet restore tests/Qwen.Infra.Tests` (it restores Azure.Bicep.CommandLine.linux-x64).");
             }
+            // NuGet extracts package files without a guaranteed execute bit; the package ships bicep as a tool to run.
+            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0)
+            {
+                File.SetUnixFileMode(path, File.GetUnixFileMode(path) | UnixFileMode.UserExecute);
+            }
             return path;
         }
     }

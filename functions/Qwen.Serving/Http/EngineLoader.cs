@@ -1,19 +1,25 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Hosting;
 using Qwen.Inference.Runtime;
 using Qwen.Inference.Scheduling;
 
-namespace Qwen.Server;
+namespace Qwen.Serving.Http;
 
-/// <summary>Opens the model package named by <c>--model</c> (configuration <c>Qwen:Model:PackagePath</c>) with the engine the switches ask for.</summary>
-internal static class ServerEngineLoader
+/// <summary>Opens a model package with the engine the <c>Qwen:Engine:*</c> settings ask for (the server's --execution-provider, --threads, --max-batch-size, --max-queue).</summary>
+public static class EngineLoader
 {
-    public static Task<IGenerationEngine> LoadAsync(IConfiguration configuration, EngineMetrics metrics, CancellationToken cancellationToken)
+    /// <summary>Loads the package at <c>Qwen:Model:PackagePath</c> (the server's <c>--model</c>).</summary>
+    public static Task<IGenerationEngine> LoadAsync(IConfiguration configuration, EngineMetrics metrics, CancellationToken cancellationToken) =>
+        LoadAsync(configuration, configuration["Qwen:Model:PackagePath"], metrics, cancellationToken);
+
+    /// <summary>Loads the package in <paramref name="path"/>.</summary>
+    public static Task<IGenerationEngine> LoadAsync(IConfiguration configuration, string? path, EngineMetrics metrics, CancellationToken cancellationToken)
     {
-        var path = configuration["Qwen:Model:PackagePath"];
         if (string.IsNullOrEmpty(path))
         {
-            throw new InvalidOperationException("No model package given. Start the server with --model <package dir> (a directory holding qwen-model.json).");
+            throw new InvalidOperationException("No model package given. Start the server with --model <package dir> (a directory holding qwen-model.json), or set Qwen__Model__PackagePath or Qwen__Model__BlobContainerUri.");
         }
         if (!File.Exists(Path.Combine(path, "qwen-model.json")))
         {
@@ -25,7 +31,8 @@ internal static class ServerEngineLoader
         return Task.Run(() => QwenEngineServiceCollectionExtensions.CreateEngine(options, metrics), cancellationToken);
     }
 
-    internal static QwenEngineOptions ReadOptions(IConfiguration configuration, string path)
+    /// <summary>Engine options from the <c>Qwen:Engine:*</c> settings.</summary>
+    public static QwenEngineOptions ReadOptions(IConfiguration configuration, string path)
     {
         var provider = configuration["Qwen:Engine:ExecutionProvider"]?.ToLowerInvariant() switch
         {

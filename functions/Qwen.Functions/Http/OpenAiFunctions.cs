@@ -1,0 +1,106 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Qwen.Serving.Http;
+
+namespace Qwen.Functions.Http;
+
+/// <summary>The OpenAI-compatible API as HTTP-triggered functions: thin adapters over <see cref="OpenAiHandlers"/> (ASP.NET Core integration).</summary>
+/// <remarks>
+/// Every function is <see cref="AuthorizationLevel.Anonymous"/> and the app checks its own key (app setting
+/// <c>Qwen__Serving__ApiKey</c>, a Key Vault reference in Azure). Function keys would need <c>x-functions-key</c> or
+/// <c>?code=</c>, which OpenAI clients never send; the app's check accepts the one key as <c>Authorization: Bearer</c>
+/// (OpenAI SDKs) or <c>api-key</c> (Azure OpenAI SDKs). With no key configured every request gets 401.
+/// </remarks>
+public sealed class OpenAiFunctions(OpenAiHandlers handlers)
+{
+    [Function(nameof(ChatCompletions))]
+    public async Task<IActionResult> ChatCompletions(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.ChatCompletions)] HttpRequest request)
+    {
+        await handlers.ChatCompletionsAsync(request.HttpContext).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(AzureChatCompletions))]
+    public async Task<IActionResult> AzureChatCompletions(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.AzureChatCompletions)] HttpRequest request,
+        string deployment)
+    {
+        await handlers.AzureChatCompletionsAsync(request.HttpContext, deployment).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(Completions))]
+    public async Task<IActionResult> Completions(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.Completions)] HttpRequest request)
+    {
+        await handlers.CompletionsAsync(request.HttpContext).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(Models))]
+    public async Task<IActionResult> Models(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HttpApiRoutes.Models)] HttpRequest request)
+    {
+        await handlers.ModelsAsync(request.HttpContext).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(Model))]
+    public async Task<IActionResult> Model(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HttpApiRoutes.Model)] HttpRequest request,
+        string model)
+    {
+        await handlers.ModelAsync(request.HttpContext, model).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(Tokenize))]
+    public async Task<IActionResult> Tokenize(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.Tokenize)] HttpRequest request)
+    {
+        await handlers.TokenizeAsync(request.HttpContext).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(Detokenize))]
+    public async Task<IActionResult> Detokenize(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.Detokenize)] HttpRequest request)
+    {
+        await handlers.DetokenizeAsync(request.HttpContext).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(ApplyTemplate))]
+    public async Task<IActionResult> ApplyTemplate(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.ApplyTemplate)] HttpRequest request)
+    {
+        await handlers.ApplyTemplateAsync(request.HttpContext).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(Health))]
+    public async Task<IActionResult> Health(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HttpApiRoutes.Health)] HttpRequest request)
+    {
+        await handlers.HealthAsync(request.HttpContext).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(Ready))]
+    public async Task<IActionResult> Ready(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HttpApiRoutes.Ready)] HttpRequest request)
+    {
+        await handlers.ReadyAsync(request.HttpContext).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(Metrics))]
+    public async Task<IActionResult> Metrics(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HttpApiRoutes.Metrics)] HttpRequest request)
+    {
+        await handlers.MetricsAsync(request.HttpContext).ConfigureAwait(false);
+        return new EmptyResult();
+    }
+}
