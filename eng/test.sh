@@ -8,5 +8,20 @@ azurite_pid=$(./eng/azurite.sh)
 trap '[ -n "${azurite_pid:-}" ] && kill "$azurite_pid" 2>/dev/null || true' EXIT
 export QWEN_REPO_ROOT="$PWD"
 dotnet build Qwen.Functions.sln -c Release -nologo -v q
+mkdir -p artifacts
+log=artifacts/test-output.log
+set +e
 dotnet test Qwen.Functions.sln -c Release --no-build -nologo -v q \
-  --logger "console;verbosity=minimal" "$@"
+  --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line over all test assemblies: "Tests: N passed, N failed, N skipped".
+awk '/(Passed|Failed)! +- Failed:/ {
+       for (i = 1; i <= NF; i++) {
+         if ($i == "Failed:")  f += $(i+1) + 0
+         if ($i == "Passed:")  p += $(i+1) + 0
+         if ($i == "Skipped:") s += $(i+1) + 0
+       }
+     }
+     END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

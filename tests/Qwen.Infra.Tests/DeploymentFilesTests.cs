@@ -89,6 +89,20 @@ public sealed partial class DeploymentFilesTests(InfraFixture infra)
         Assert.Contains("<PackageReference Include=\"Microsoft.ML.OnnxRuntime.Gpu.Linux\" Condition=\"'$(QwenOrtBuild)' == 'cuda'\" />", project);
     }
 
+    [Theory]
+    [InlineData("batchFunctionName")]
+    [InlineData("batchPoisonFunctionName")]
+    public void ApiApp_DisabledFunctionName_IsAQueueTriggeredFunctionOfTheProject(string parameter)
+    {
+        var name = (string?)infra.MainTemplate["parameters"]![parameter]!["defaultValue"];
+        var sources = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "functions/Qwen.Functions"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(File.ReadAllText);
+        var declaring = sources.Where(text => text.Contains($"[Function(\"{name}\")]", StringComparison.Ordinal)).ToArray();
+        Assert.True(declaring.Length == 1, $"main.bicep disables '{name}' on the API app, but Qwen.Functions declares {declaring.Length} function(s) of that name.");
+        Assert.Contains("[QueueTrigger(", declaring[0]);
+    }
+
     [GeneratedRegex(@"^\s+project:\s*(\S+)\s*$", RegexOptions.Multiline)]
     private static partial Regex ProjectLine();
 

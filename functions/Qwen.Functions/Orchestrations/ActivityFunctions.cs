@@ -9,13 +9,13 @@ public sealed class ActivityFunctions(GenerateTurnActivity generateTurn, CallToo
 {
     /// <summary>One chat turn on the engine or the GPU worker.</summary>
     [Function(nameof(GenerateTurnActivity))]
-    public Task<ChatTurnResult> GenerateTurn([ActivityTrigger] ChatTurnRequest input, FunctionContext context)
-        => generateTurn.ExecuteAsync(input, context.CancellationToken);
+    public Task<ChatTurnResult> GenerateTurn([ActivityTrigger] ChatTurnRequest input, CancellationToken cancellationToken)
+        => generateTurn.ExecuteAsync(input, cancellationToken);
 
     /// <summary>One allow-listed tool call.</summary>
     [Function(nameof(CallToolActivity))]
-    public Task<string> CallTool([ActivityTrigger] ToolCall input, FunctionContext context)
-        => callTool.ExecuteAsync(input, context.CancellationToken);
+    public Task<string> CallTool([ActivityTrigger] ToolCall input, CancellationToken cancellationToken)
+        => callTool.ExecuteAsync(input, cancellationToken);
 
     /// <summary>The allow-listed tools among those requested.</summary>
     [Function(nameof(ListToolsActivity))]

@@ -123,9 +123,9 @@ public static class LogitStages
     /// <param name="topP">Nucleus mass in [0, 1].</param>
     /// <param name="scratch">Work space at least as long as <paramref name="logits"/>.</param>
     /// <remarks>
-    /// Only tokens with probability ≥ (1 − p)/V are sorted: the ones below that carry less than 1 − p together, so their
-    /// cumulative sum in ascending order stays ≤ 1 − p and HF removes all of them anyway. This keeps the sort to a few
-    /// hundred entries for a trained model instead of 151,936.
+    /// Only tokens with probability ≥ (1 − p)/V are ordered: the ones below that carry less than 1 − p together, so their
+    /// cumulative sum in ascending order stays ≤ 1 − p and HF removes all of them anyway. That leaves a few hundred
+    /// candidates for a trained model instead of 151,936, which are then split by mass in expected linear time.
     /// </remarks>
     public static void ApplyTopP(Span<float> logits, double topP, Span<float> scratch)
     {
@@ -157,24 +157,82 @@ public static class LogitStages
                     keys[count++] = ((long)BitConverter.SingleToInt32Bits(probs[i]) << 32) | (uint)(int.MaxValue - i);
                 }
             }
-            var candidates = keys.AsSpan(0, count);
-            candidates.Sort();
-            var cumulative = removedMass;
-            // The last (most likely) candidate always stays.
-            for (var j = 0; j < candidates.Length - 1; j++)
-            {
-                var id = int.MaxValue - (int)(candidates[j] & 0xFFFFFFFF);
-                cumulative += probs[id];
-                if (cumulative > removable)
-                {
-                    break;
-                }
-                logits[id] = float.NegativeInfinity;
-            }
+            RemoveLowTail(keys.AsSpan(0, count), probs, logits, removable - removedMass);
         }
         finally
         {
             ArrayPool<long>.Shared.Return(keys);
+        }
+    }
+
+    /// <summary>
+    /// Removes the longest ascending run of <paramref name="candidates"/> whose cumulative probability stays ≤
+    /// <paramref name="budget"/>, never the most likely one. Equivalent to sorting and scanning, in expected linear
+    /// time: quickselect-style partitions decide whole blocks at once by their mass, and only the last small block is sorted.
+    /// </summary>
+    private static void RemoveLowTail(Span<long> candidates, ReadOnlySpan<float> probs, Span<float> logits, double budget)
+    {
+        static int Id(long key) => int.MaxValue - (int)(key & 0xFFFFFFFF);
+
+        if (candidates.Length <= 1)
+        {
+            return;
+        }
+        // The most likely token always stays: park it at the end, outside the working range.
+        var maxAt = 0;
+        for (var i = 1; i < candidates.Length; i++)
+        {
+            if (candidates[i] > candidates[maxAt])
+            {
+                maxAt = i;
+            }
+        }
+        (candidates[maxAt], candidates[^1]) = (candidates[^1], candidates[maxAt]);
+        var work = candidates[..^1];
+
+        int lo = 0, hi = work.Length;
+        while (hi - lo > 32)
+        {
+            // Keys are unique, so the median of three distinct keys leaves at least one key on each side.
+            long a = work[lo], b = work[lo + (hi - lo) / 2], c = work[hi - 1];
+            var pivot = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+            var mid = lo;
+            var massLow = 0.0;
+            for (var i = lo; i < hi; i++)
+            {
+                if (work[i] <= pivot)
+                {
+                    (work[i], work[mid]) = (work[mid], work[i]);
+                    massLow += probs[Id(work[mid])];
+                    mid++;
+                }
+            }
+            if (massLow <= budget)
+            {
+                for (var i = lo; i < mid; i++)
+                {
+                    logits[Id(work[i])] = float.NegativeInfinity;
+                }
+                budget -= massLow;
+                lo = mid;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+        var rest = work[lo..hi];
+        rest.Sort();
+        var cumulative = 0.0;
+        foreach (var key in rest)
+        {
+            var id = Id(key);
+            cumulative += probs[id];
+            if (cumulative > budget)
+            {
+                break;
+            }
+            logits[id] = float.NegativeInfinity;
         }
     }
 

@@ -135,7 +135,21 @@ public sealed class DurableHttpApi(ApiKeyAuthorizer authorizer)
         }
     }
 
-    private static JsonNode? Parse(string? serialized) => string.IsNullOrEmpty(serialized) ? null : JsonNode.Parse(serialized);
+    private static JsonNode? Parse(string? serialized)
+    {
+        if (string.IsNullOrEmpty(serialized))
+        {
+            return null;
+        }
+        try
+        {
+            return JsonNode.Parse(serialized);
+        }
+        catch (JsonException)
+        {
+            return JsonValue.Create(serialized); // not JSON (a failure text): pass it through as a string
+        }
+    }
 
     private static async Task<JsonObject?> ReadObjectAsync(HttpRequest request, CancellationToken cancellationToken)
     {

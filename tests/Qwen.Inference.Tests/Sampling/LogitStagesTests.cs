@@ -167,3 +167,46 @@ public class LogitStagesTests
         Assert.Equal(Math.Log(0.1), top[2].Logprob, 5);
     }
 }
+
+public class LogitStagesTopPEquivalenceTests
+{
+    /// <summary>The HF definition, literally: sort ascending, cumulative sum, remove ≤ 1 − p, keep the best.</summary>
+    private static HashSet<int> SortedReference(float[] logits, double topP)
+    {
+        var probs = new float[logits.Length];
+        LogitStages.Softmax(logits, probs);
+        var order = Enumerable.Range(0, logits.Length).OrderBy(i => probs[i]).ThenByDescending(i => i).ToArray();
+        var kept = new HashSet<int>(order);
+        var cumulative = 0.0;
+        for (var j = 0; j < order.Length - 1; j++)
+        {
+            cumulative += probs[order[j]];
+            if (cumulative > 1 - topP)
+            {
+                break;
+            }
+            kept.Remove(order[j]);
+        }
+        return kept;
+    }
+
+    [Theory]
+    [InlineData(1, 0.8, 1.0)]
+    [InlineData(2, 0.8, 8.0)]
+    [InlineData(3, 0.95, 3.0)]
+    [InlineData(4, 0.3, 0.5)]
+    [InlineData(5, 0.999, 2.0)]
+    public void ApplyTopP_RandomRows_KeepsTheSameSetAsSortingEverything(int seed, double topP, double scale)
+    {
+        var rng = new Random(seed);
+        var logits = new float[5000];
+        for (var i = 0; i < logits.Length; i++)
+        {
+            logits[i] = (float)(rng.NextDouble() * scale);
+        }
+        var expected = SortedReference(logits, topP);
+        LogitStages.ApplyTopP(logits, topP, new float[logits.Length]);
+        var actual = Enumerable.Range(0, logits.Length).Where(i => !float.IsNegativeInfinity(logits[i])).ToHashSet();
+        Assert.True(expected.SetEquals(actual), $"expected {expected.Count} kept, got {actual.Count}");
+    }
+}

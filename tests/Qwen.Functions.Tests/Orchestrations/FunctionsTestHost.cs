@@ -1,0 +1,72 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Qwen.Functions.Orchestrations;
+using Qwen.Serving.Http;
+using Qwen.Serving.Orchestrations;
+using Qwen.Serving.Tools;
+
+namespace Qwen.Functions.Tests.Orchestrations;
+
+/// <summary>An in-process Durable Task host whose orchestrators and activities are the Functions adapters themselves.</summary>
+public sealed class FunctionsTestHost : IAsyncDisposable
+{
+    public const string ApiKey = "test-key";
+
+    private FunctionsTestHost(DurableTaskTestHost host, DurableHttpFunctions http)
+    {
+        Host = host;
+        Http = http;
+    }
+
+    public DurableTaskTestHost Host { get; }
+    public DurableHttpFunctions Http { get; }
+
+    public static async Task<FunctionsTestHost> StartAsync(IChatTurnModel model)
+    {
+        ActivityFunctions? activities = null; // created from the worker's DI once the host runs
+        var host = await DurableTaskTestHost.StartAsync(registry =>
+        {
+            // Typed input, as the Functions middleware deserializes it, so the adapters' GetInput<T>() sees the record.
+            registry.AddOrchestratorFunc<ChatSessionInput, ChatSessionResult?>(nameof(ChatSessionOrchestration), (context, _) => OrchestratorFunctions.ChatSession(context));
+            registry.AddOrchestratorFunc<AgentRunInput, AgentRunResult>(nameof(ReActAgentOrchestration), (context, _) => OrchestratorFunctions.ReActAgent(context));
+            registry.AddActivityFunc<ChatTurnRequest, ChatTurnResult>(nameof(GenerateTurnActivity), (_, input) => activities!.GenerateTurn(input, CancellationToken.None));
+            registry.AddActivityFunc<ToolCall, string>(nameof(CallToolActivity), (_, input) => activities!.CallTool(input, CancellationToken.None));
+            registry.AddActivityFunc<string[], ToolDescriptor[]>(nameof(ListToolsActivity), (_, input) => activities!.ListTools(input));
+        }, new DurableTaskTestHostOptions
+        {
+            ConfigureServices = services =>
+            {
+                services.AddSingleton(model);
+                services.AddSingleton(Options.Create(new HttpApiOptions { ApiKey = ApiKey }));
+                services.AddQwenOrchestrations(new OrchestrationOptions());
+            },
+        });
+        var sp = host.Services;
+        activities = new ActivityFunctions(sp.GetRequiredService<GenerateTurnActivity>(), sp.GetRequiredService<CallToolActivity>(), sp.GetRequiredService<ListToolsActivity>());
+        return new FunctionsTestHost(host, new DurableHttpFunctions(sp.GetRequiredService<DurableHttpApi>(), sp.GetRequiredService<ChatTurnEndpoint>()));
+    }
+
+    /// <summary>A request as the Functions ASP.NET Core integration hands it over.</summary>
+    public static HttpRequest Request(string method, string? json = null, string? key = ApiKey)
+    {
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse("10.0.0.7");
+        context.Request.Method = method;
+        if (key is not null)
+        {
+            context.Request.Headers["api-key"] = key;
+        }
+        var bytes = Encoding.UTF8.GetBytes(json ?? "");
+        context.Request.Body = new MemoryStream(bytes);
+        context.Request.ContentLength = bytes.Length;
+        context.Request.ContentType = "application/json";
+        return context.Request;
+    }
+
+    public ValueTask DisposeAsync() => Host.DisposeAsync();
+}
