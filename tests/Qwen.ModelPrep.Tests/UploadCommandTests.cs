@@ -7,6 +7,7 @@ using Qwen.Inference.Packaging;
 using Qwen.ModelPrep;
 using Qwen.ModelPrep.Commands;
 using Qwen.Testing;
+using Spectre.Console.Cli;
 
 namespace Qwen.ModelPrep.Tests;
 
@@ -83,7 +84,7 @@ public sealed class UploadCommandTests : IClassFixture<AzuriteFixture>, IAsyncLi
     [Fact]
     public async Task Cli_Upload_WithConnectionString_ExitsZero()
     {
-        var app = new Spectre.Console.Cli.CommandApp();
+        var app = new CommandApp();
         app.Configure(c => { c.PropagateExceptions(); c.AddCommand<UploadCommand>("upload"); });
 
         var code = await CommandLineRunner.RunAsync(app,
