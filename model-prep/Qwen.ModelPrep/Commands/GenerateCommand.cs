@@ -78,6 +78,10 @@ public sealed class GenerateCommand : AsyncCommand<GenerateCommand.Settings>
         [Description("Context length to allocate (default: the package's MaxContext).")]
         public int? Context { get; init; }
 
+        [CommandOption("--verify <MODE>")]
+        [Description("Package check: first (sha256 on the first load in this process, the default), always, or sizes.")]
+        public string Verify { get; init; } = "first";
+
         [CommandOption("--json")]
         [Description("Print one JSON object: prompt ids, ids, text, per-token logprobs, finish reason, usage, timings.")]
         public bool Json { get; init; }
@@ -116,9 +120,19 @@ public sealed class GenerateCommand : AsyncCommand<GenerateCommand.Settings>
             "directml" or "dml" => ExecutionProvider.DirectML,
             _ => throw new ModelPrepException($"--provider '{settings.Provider}' is unknown; use cpu, cuda or directml."),
         };
+        var verification = settings.Verify.ToLowerInvariant() switch
+        {
+            "first" => PackageVerification.FirstLoad,
+            "always" => PackageVerification.Always,
+            "sizes" => PackageVerification.SizesOnly,
+            _ => throw new ModelPrepException($"--verify '{settings.Verify}' is unknown; use first, always or sizes."),
+        };
         var options = new QwenGeneratorOptions
         {
-            Runtime = new ModelRuntimeOptions { ExecutionProvider = provider, IntraOpThreads = settings.Threads, ContextLength = settings.Context },
+            Runtime = new ModelRuntimeOptions
+            {
+                ExecutionProvider = provider, IntraOpThreads = settings.Threads, ContextLength = settings.Context, Verification = verification,
+            },
         };
 
         QwenGenerator generator;

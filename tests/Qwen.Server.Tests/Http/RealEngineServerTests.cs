@@ -1,0 +1,83 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Qwen.Server.Tests.Http;
+
+/// <summary>The standalone server exactly as <c>dotnet run -- --model</c> starts it, on a real tiny package (random weights) and the real engine.</summary>
+public sealed class RealEngineServerTests : IAsyncLifetime
+{
+    private WebApplication _app = null!;
+    private HttpClient _client = null!;
+    private string _model = null!;
+
+    public async Task InitializeAsync()
+    {
+        var package = await TinyPackage.GetAsync();
+        _app = QwenServerApp.Build(["--model", package, "--urls", "http://127.0.0.1:0", "--max-batch-size", "4", "--max-queue", "16", "--threads", "1"]);
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _client = new HttpClient { BaseAddress = new Uri(address.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(120) };
+        using var models = JsonDocument.Parse(await _client.GetStringAsync("v1/models"));
+        _model = models.RootElement.GetProperty("data")[0].GetProperty("id").GetString()!;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ChatCompletion_Greedy_IsRepeatableAndCountsTokens()
+    {
+        var body = "{\"model\":\"" + _model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":6,\"temperature\":0}";
+        var first = await PostJsonAsync("v1/chat/completions", body);
+        var second = await PostJsonAsync("v1/chat/completions", body);
+        var choice = first.RootElement.GetProperty("choices")[0];
+        Assert.Equal(choice.GetProperty("message").GetProperty("content").GetString(), second.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        var usage = first.RootElement.GetProperty("usage");
+        Assert.Equal(20, usage.GetProperty("prompt_tokens").GetInt32());
+        var completion = usage.GetProperty("completion_tokens").GetInt32();
+        Assert.InRange(completion, 1, 6);
+        Assert.Equal(completion == 6 ? "length" : "stop", choice.GetProperty("finish_reason").GetString());
+    }
+
+    [Fact]
+    public async Task ChatStream_RealEngine_EndsWithUsageAndDone()
+    {
+        var body = "{\"model\":\"" + _model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":5,\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
+        using var response = await _client.PostAsync("v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var raw = await response.Content.ReadAsStringAsync();
+        Assert.EndsWith("data: [DONE]\n\n", raw, StringComparison.Ordinal);
+        var events = raw.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        using var usage = JsonDocument.Parse(events[^2]["data: ".Length..]);
+        Assert.InRange(usage.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), 1, 5);
+        Assert.Equal(20, usage.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task ReadyAndMetrics_AfterLoad_ReportEngine()
+    {
+        using var ready = await _client.GetAsync("ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        await PostJsonAsync("v1/completions", "{\"model\":\"" + _model + "\",\"prompt\":\"Hello\",\"max_tokens\":3,\"temperature\":0}");
+        var metrics = await _client.GetStringAsync("metrics");
+        Assert.Contains("qwen_requests_total{route=\"completions\",status=\"200\"} 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("qwen_engine_requests_total 1\n", metrics, StringComparison.Ordinal);
+    }
+
+    private async Task<JsonDocument> PostJsonAsync(string path, string body)
+    {
+        using var response = await _client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        return JsonDocument.Parse(text);
+    }
+}
