@@ -110,7 +110,7 @@ public sealed class QwenChatClient : IChatClient
             : _engine.Manifest.Generation.ChatFormat == "raw"
                 // Base models see only the last message's text (spec §5.1 raw format).
                 ? _engine.Tokenizer.Encode(list[^1].Text)
-                : ChatMlPrompt.Build(list, _engine.Tokenizer, _options.DefaultSystemPrompt);
+                : ChatMessagePrompt.Build(list, _engine.Tokenizer, _options.DefaultSystemPrompt, _engine.Manifest.Generation.MaxWindowSize);
         var request = ChatOptionsMapper.ToRequest(prompt, options, _engine.Manifest.Generation);
         return request;
     }

@@ -235,7 +235,13 @@ public sealed partial class BatchProcessor
         {
             try
             {
-                return await _handler.HandleAsync(url, body, id, cancellationToken).ConfigureAwait(false);
+                var response = await _handler.HandleAsync(url, body, id, cancellationToken).ConfigureAwait(false);
+                if (response.StatusCode != 429 || attempt >= _options.MaxBusyRetries)
+                {
+                    return response;
+                }
+                // The handler mapped EngineBusyException to 429: wait like a client would, then retry.
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken).ConfigureAwait(false);
             }
             catch (EngineBusyException ex) when (attempt < _options.MaxBusyRetries)
             {

@@ -3,6 +3,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Qwen.Serving.Http;
+using Qwen.Serving.Orchestrations;
 using Qwen.Serving.Configuration;
 using Qwen.Serving.ModelCache;
 
@@ -29,7 +32,10 @@ public static class BatchServiceCollectionExtensions
         var blobServiceUri = ModelCacheServiceCollectionExtensions.Setting(configuration, AppSettingNames.StorageBlobServiceUri);
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IBatchRequestHandler, ChatCompletionsBatchHandler>();
+        // The online endpoint's handler when the host has the HTTP API (identical behaviour); else the compact mapping.
+        services.TryAddSingleton<IBatchRequestHandler>(sp => sp.GetService<OpenAiHandlers>() is { } handlers
+            ? new OpenAiHandlersBatchRequestHandler(handlers, sp.GetRequiredService<IOptions<HttpApiOptions>>())
+            : new ChatCompletionsBatchHandler(sp.GetRequiredService<IChatTurnModel>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddKeyedSingleton(BatchContainerKey, (sp, _) =>
         {
             if (string.IsNullOrWhiteSpace(blobServiceUri) || !Uri.TryCreate(blobServiceUri, UriKind.Absolute, out var uri))

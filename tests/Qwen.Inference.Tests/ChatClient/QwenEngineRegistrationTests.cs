@@ -71,7 +71,7 @@ public sealed class QwenEngineRegistrationTests
 
         // The spec's single-turn vector (§5.1): the prompt is 20 tokens.
         Assert.Equal(20, response.Usage!.InputTokenCount);
-        var expectedPrompt = ChatMlPrompt.Build(messages, engine.Tokenizer, "You are a helpful assistant.");
+        var expectedPrompt = ChatMessagePrompt.Build(messages, engine.Tokenizer, "You are a helpful assistant.");
         Assert.Equal([151644, 8948, 198, 2610, 525, 264, 10950, 17847, 13, 151645, 198, 151644, 872, 198, 108386, 151645, 198, 151644, 77091, 198], expectedPrompt);
         var streamed = updates.ToChatResponse();
         Assert.Equal(response.Text, streamed.Text);

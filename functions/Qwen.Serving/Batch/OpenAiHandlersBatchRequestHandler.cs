@@ -1,0 +1,45 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Qwen.Serving.Http;
+
+namespace Qwen.Serving.Batch;
+
+/// <summary>Answers batch lines with the online endpoint's own handler (<see cref="OpenAiHandlers.ChatCompletionsAsync"/>), so validation, tools/ReAct and the response shape are identical.</summary>
+/// <remarks>Each line runs as an in-memory request from loopback carrying the configured API key. Thread-safe.</remarks>
+public sealed class OpenAiHandlersBatchRequestHandler(OpenAiHandlers handlers, IOptions<HttpApiOptions> options) : IBatchRequestHandler
+{
+    /// <inheritdoc />
+    public async Task<BatchItemResponse> HandleAsync(string url, JsonObject body, string requestId, CancellationToken cancellationToken)
+    {
+        if (url != ChatCompletionsBatchHandler.ChatCompletionsUrl)
+        {
+            return BatchItemResponse.Error(400, "invalid_url", $"The url '{url}' is not supported; batch lines must target {ChatCompletionsBatchHandler.ChatCompletionsUrl}.", "url");
+        }
+        if (body["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streaming) && streaming)
+        {
+            return BatchItemResponse.Error(400, "unsupported_parameter", "Batch requests cannot stream; remove 'stream'.", "stream");
+        }
+        var context = new DefaultHttpContext { RequestAborted = cancellationToken };
+        context.Connection.RemoteIpAddress = IPAddress.Loopback;
+        context.Request.Method = HttpMethods.Post;
+        context.Request.Path = url;
+        context.Request.ContentType = "application/json";
+        context.Request.Headers["x-request-id"] = requestId;
+        if (options.Value.ApiKey is { Length: > 0 } key)
+        {
+            context.Request.Headers["api-key"] = key;
+        }
+        var bytes = System.Text.Encoding.UTF8.GetBytes(body.ToJsonString());
+        context.Request.Body = new MemoryStream(bytes);
+        context.Request.ContentLength = bytes.Length;
+        using var response = new MemoryStream();
+        context.Response.Body = response;
+
+        await handlers.ChatCompletionsAsync(context).ConfigureAwait(false);
+
+        var node = response.Length == 0 ? new JsonObject() : JsonNode.Parse(response.ToArray()) ?? new JsonObject();
+        return new BatchItemResponse(context.Response.StatusCode, node);
+    }
+}
