@@ -17,4 +17,4 @@ echo " Qwen Functions demo: this model has RANDOM WEIGHTS. Its output is gibberi
 echo " API, the tokenizer and the engine working. Serve a real Qwen-7B-Chat package with:"
 echo "   dotnet run --project functions/Qwen.Server -c Release -- --model <package dir> --urls http://127.0.0.1:$port"
 echo "=================================================================================================="
-exec dotnet run --project functions/Qwen.Server -c Release -- --model "$pkg" --urls "http://127.0.0.1:$port" "$@"
+exec dotnet run --project functions/Qwen.Server -c Release -- --model "$PWD/$pkg" --urls "http://127.0.0.1:$port" "$@"

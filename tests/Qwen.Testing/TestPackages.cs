@@ -14,7 +14,7 @@ public static class TestPackages
 
     /// <summary>A tiny package of <paramref name="checkpoint"/> in <paramref name="dtype"/> (int4: block 32, symmetric, lm_head 8-bit, accuracy level 4).</summary>
     public static Task<string> GetAsync(TestCheckpoint checkpoint, ModelDtype dtype, CancellationToken cancellationToken = default)
-        => GetAsync(checkpoint, dtype, o => o, "default", cancellationToken);
+        => TestModels.GetTinyPackageAsync(checkpoint, dtype, cancellationToken);
 
     /// <summary>A tiny package with custom options; <paramref name="variant"/> names the customization in the cache.</summary>
     public static Task<string> GetAsync(TestCheckpoint checkpoint, ModelDtype dtype, Func<ConvertOptions, ConvertOptions> configure,

@@ -21,6 +21,8 @@ public static class EngineLoader
         {
             throw new InvalidOperationException("No model package given. Start the server with --model <package dir> (a directory holding qwen-model.json), or set Qwen__Model__PackagePath or Qwen__Model__BlobContainerUri.");
         }
+        // Relative paths are taken from the process's working directory, which `dotnet run` may set to the project folder.
+        path = Path.GetFullPath(path);
         if (!File.Exists(Path.Combine(path, "qwen-model.json")))
         {
             throw new FileNotFoundException($"'{path}' is not a model package: it has no qwen-model.json. Create one with model-prep convert.", Path.Combine(path, "qwen-model.json"));
