@@ -10,7 +10,7 @@ pkg=artifacts/demo/package
 if [ ! -f "$pkg/qwen-model.json" ]; then
   dotnet run --project model-prep/Qwen.ModelPrep -c Release -- make-checkpoint --preset small --seed 1 \
     --tokenizer artifacts/tokenizer/qwen.tiktoken --output "$ckpt"
-  dotnet run --project model-prep/Qwen.ModelPrep -c Release -- convert --input "$ckpt" --output "$pkg" --dtype fp32
+  dotnet run --project model-prep/Qwen.ModelPrep -c Release -- convert --input "$ckpt" --output "$pkg" --dtype fp32 --name qwen-demo
 fi
 echo "=================================================================================================="
 echo " Qwen Functions demo: this model has RANDOM WEIGHTS. Its output is gibberish by design; it shows the"

@@ -13,15 +13,9 @@ namespace Qwen.Server.Tests.Http;
 /// <summary>Bounded load: 64 concurrent streaming clients for 60 s against the tiny package. Opt-in (QWEN_LOAD_TEST=1): it saturates the machine.</summary>
 public sealed class LoadTests(ITestOutputHelper output)
 {
-    [Fact]
+    [LoadFact]
     public async Task StreamingClients64For60s_TinyModel_NoServerErrors()
     {
-        if (Environment.GetEnvironmentVariable("QWEN_LOAD_TEST") != "1")
-        {
-            // Opt-in by design (not a missing input): CI does not run a 60 s saturation load.
-            output.WriteLine("QWEN_LOAD_TEST is not 1: load test not run.");
-            return;
-        }
         var clients = int.TryParse(Environment.GetEnvironmentVariable("QWEN_LOAD_CLIENTS"), out var c) ? c : 64;
         var seconds = int.TryParse(Environment.GetEnvironmentVariable("QWEN_LOAD_SECONDS"), out var s) ? s : 60;
         var package = await TinyPackage.GetAsync();
@@ -82,5 +76,18 @@ public sealed class LoadTests(ITestOutputHelper output)
         Assert.Equal(0, status5xx);
         Assert.Equal(0, other);
         Assert.True(tokens > 0, "no tokens were streamed");
+    }
+}
+
+/// <summary>A fact that runs only with QWEN_LOAD_TEST=1 and is reported as skipped otherwise (never a silent pass).</summary>
+internal sealed class LoadFactAttribute : FactAttribute
+{
+    public LoadFactAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("QWEN_LOAD_TEST") != "1")
+        {
+            // Opt-in by design: a 60 s saturation load does not belong in CI.
+            Skip = "Opt-in load run: set QWEN_LOAD_TEST=1 (see docs/api.md).";
+        }
     }
 }
