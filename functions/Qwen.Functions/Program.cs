@@ -1,8 +1,10 @@
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
+using Qwen.Functions.Http;
+using Qwen.Functions.Orchestrations;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
-Qwen.Functions.Orchestrations.FlowServiceCollectionExtensions.AddQwenFlow(builder.Services, builder.Configuration);
-Qwen.Functions.Http.HttpFunctionsServiceCollectionExtensions.AddQwenHttpFunctions(builder.Services, builder.Configuration);
+builder.Services.AddQwenFlow(builder.Configuration);
+builder.Services.AddQwenHttpFunctions(builder.Configuration);
 builder.Build().Run();
