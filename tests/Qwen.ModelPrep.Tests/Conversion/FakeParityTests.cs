@@ -1,3 +1,4 @@
+using Qwen.Testing;
 using Qwen.ModelPrep.Checkpoints;
 using Qwen.ModelPrep.Conversion;
 

@@ -1,3 +1,4 @@
+using Qwen.Testing;
 using Microsoft.ML.OnnxRuntimeGenAI;
 using Qwen.ModelPrep.Conversion;
 

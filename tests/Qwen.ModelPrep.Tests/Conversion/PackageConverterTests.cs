@@ -1,3 +1,4 @@
+using Qwen.Testing;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Qwen.Inference.Packaging;

@@ -1,13 +1,15 @@
 using Qwen.Inference.Packaging;
+using Qwen.ModelPrep;
 using Qwen.ModelPrep.Checkpoints;
 
-namespace Qwen.ModelPrep.Tests.Conversion;
+namespace Qwen.Testing;
 
 /// <summary>An in-memory checkpoint with seeded random weights (small enough to build in milliseconds).</summary>
-internal sealed class FakeCheckpointReader : ICheckpointReader
+public sealed class FakeCheckpointReader : ICheckpointReader
 {
     private readonly Dictionary<string, (long[] Shape, float[] Data)> _tensors;
 
+    /// <summary>Wraps the given tensors.</summary>
     public FakeCheckpointReader(CheckpointConfig config, Dictionary<string, (long[] Shape, float[] Data)> tensors)
     {
         Config = config;
@@ -37,7 +39,12 @@ internal sealed class FakeCheckpointReader : ICheckpointReader
         MaxContext = maxContext,
     };
 
-    public static FakeCheckpointReader Create(ModelArchitecture arch, int seed = 1)
+    /// <summary>Seeded normal weights scaled like a trained model's; <paramref name="qkvScale"/> sets the QKV weight spread (× 1/√hidden).</summary>
+    /// <param name="arch">Shapes of the checkpoint.</param>
+    /// <param name="seed">Seed of the weights.</param>
+    /// <param name="qkvScale">Spread of the fused QKV weights, times 1/√hidden.</param>
+    /// <param name="eosTokenId">Defaults to the last vocabulary id: the real eos (151643) does not exist in a small vocabulary and ONNX Runtime GenAI checks it.</param>
+    public static FakeCheckpointReader Create(ModelArchitecture arch, int seed = 1, double qkvScale = 0.6, int? eosTokenId = null)
     {
         var rng = new Random(seed);
         var t = new Dictionary<string, (long[], float[])>();
@@ -60,7 +67,7 @@ internal sealed class FakeCheckpointReader : ICheckpointReader
         {
             var p = $"transformer.h.{i}.";
             Add(p + "ln_1.weight", [h], 0.1, 1.0);
-            Add(p + "attn.c_attn.weight", [3 * h, h], 0.6 / Math.Sqrt(h));
+            Add(p + "attn.c_attn.weight", [3 * h, h], qkvScale / Math.Sqrt(h));
             Add(p + "attn.c_attn.bias", [3 * h], 0.1);
             Add(p + "attn.c_proj.weight", [h, h], 0.5 / Math.Sqrt(h));
             Add(p + "ln_2.weight", [h], 0.1, 1.0);
@@ -70,8 +77,7 @@ internal sealed class FakeCheckpointReader : ICheckpointReader
         }
         Add("transformer.ln_f.weight", [h], 0.1, 1.0);
         Add("lm_head.weight", [v, h], 2.0 / Math.Sqrt(h));
-        // The real eos id (151643) does not exist in a small vocabulary; ONNX Runtime GenAI checks it.
-        return new FakeCheckpointReader(new CheckpointConfig(arch, new GenerationDefaults { EosTokenId = v - 1 }), t);
+        return new FakeCheckpointReader(new CheckpointConfig(arch, new GenerationDefaults { EosTokenId = eosTokenId ?? v - 1 }), t);
     }
 
     public CheckpointTensorInfo GetInfo(string name)
