@@ -137,26 +137,28 @@ public sealed class QwenSchedulerModelTests
         await using var scheduler = await CreateScheduler(batch: 2, queue: 2);
         await using var generator = await CreateGenerator();
 
-        var running = new List<Task<(int[] Tokens, GenerationUpdate Last)>>();
+        // Which requests get refused depends on how fast the loop drains the queue, so keep each admitted request
+        // next to its result rather than assuming the admitted ones are the first few.
+        var running = new List<(GenerationRequest Request, Task<(int[] Tokens, GenerationUpdate Last)> Result)>();
         var refused = 0;
         foreach (var request in requests.Take(8))
         {
             try
             {
-                running.Add(Collect(scheduler.GenerateAsync(request)));
+                running.Add((request, Collect(scheduler.GenerateAsync(request))));
             }
             catch (EngineBusyException)
             {
                 refused++;
             }
         }
-        var results = await Task.WhenAll(running);
+        await Task.WhenAll(running.Select(r => r.Result));
 
         Assert.InRange(refused, 4, 6);
         Assert.Equal(refused, scheduler.Metrics.Snapshot().RejectedRequests);
-        for (var i = 0; i < results.Length; i++)
+        foreach (var (request, result) in running)
         {
-            Assert.Equal((await Collect(generator.GenerateAsync(requests[i]))).Tokens, results[i].Tokens);
+            Assert.Equal((await Collect(generator.GenerateAsync(request))).Tokens, (await result).Tokens);
         }
     }
 }
