@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 azurite_pid=$(./eng/azurite.sh)
 trap '[ -n "${azurite_pid:-}" ] && kill "$azurite_pid" 2>/dev/null || true' EXIT
 export QWEN_REPO_ROOT="$PWD"
-dotnet build Qwen.Functions.sln -c Release -nologo -v q
+# On CI the restore is locked: exactly the committed packages.lock.json files, or a NU1004 error (docs/dependencies.md).
+locked=()
+[ "${CI:-}" = "true" ] && locked=(--locked-mode)
+dotnet restore Qwen.Functions.sln -nologo -v q "${locked[@]}"
+dotnet build Qwen.Functions.sln -c Release -nologo -v q --no-restore
 mkdir -p artifacts
 log=artifacts/test-output.log
 set +e
