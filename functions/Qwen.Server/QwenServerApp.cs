@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Qwen.Inference.Scheduling;
+using Qwen.Serving.Batch;
 using Qwen.Serving.Http;
 
 namespace Qwen.Server;
@@ -18,6 +19,7 @@ public static partial class QwenServerApp
         ["--max-queue"] = "Qwen:Engine:MaxQueueLength",
         ["--threads"] = "Qwen:Engine:IntraOpThreads",
         ["--max-context"] = "Qwen:Engine:MaxContext",
+        ["--data-dir"] = "Qwen:Batch:DataDirectory",
     };
 
     /// <summary>Creates the application. <paramref name="configureServices"/> runs last, so tests can replace the engine provider.</summary>
@@ -31,11 +33,14 @@ public static partial class QwenServerApp
         builder.Services.AddSingleton<IGenerationEngineProvider>(sp =>
             new GenerationEngineProvider(ct => EngineLoader.LoadAsync(builder.Configuration, sp.GetRequiredService<EngineMetrics>(), ct)));
         builder.Services.AddHostedService<EngineWarmup>();
+        // Batch API: files and batch state under --data-dir, an in-process queue that resumes unfinished batches at start.
+        builder.Services.AddQwenLocalBatch(builder.Configuration);
         // The API enforces its own limit (Qwen:Serving:MaxRequestBodyBytes, answered with OpenAI's 413 JSON); Kestrel's
         // default cap (30 MB) stays as the outer bound.
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapQwenHttpApi();
+        app.MapQwenBatchApi();
         var options = app.Services.GetRequiredService<IOptions<HttpApiOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Qwen.Server");
         if (string.IsNullOrEmpty(options.ApiKey))
