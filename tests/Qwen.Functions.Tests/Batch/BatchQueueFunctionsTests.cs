@@ -12,7 +12,7 @@ public sealed class BatchQueueFunctionsTests(AzuriteFixture azurite) : IClassFix
     private readonly AzuriteFixture _ = azurite;
 
     private static string Line(string id, string content, string extra = "")
-        => $$"""{"custom_id": "{{id}}", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "qwen-test", "messages": [{"role": "user", "content": "{{content}}"}]{{extra}}}}""";
+        => $$$"""{"custom_id": "{{{id}}}", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "qwen-test", "messages": [{"role": "user", "content": "{{{content}}}"}]{{{extra}}}}}""";
 
     private static string[] CustomIds(string jsonl)
         => jsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!["custom_id"]!.GetValue<string>()).ToArray();
@@ -169,8 +169,8 @@ public sealed class BatchQueueFunctionsTests(AzuriteFixture azurite) : IClassFix
         Assert.Equal("file_too_large", error["code"]!.GetValue<string>());
         Assert.Equal($"The file {file.Id} has {file.Bytes:N0} bytes; a batch reads at most 2,000. Split it.", error["message"]!.GetValue<string>());
         var data = host.Container.GetBlobClient(BatchStore.FileDataName(file.Id)).Uri.AbsolutePath;
-        Assert.Contains($"HEAD {data}", host.BlobRequests);
-        Assert.DoesNotContain($"GET {data}", host.BlobRequests);
+        Assert.Contains($"HEAD {data}", host.BlobRequests.Requests);
+        Assert.DoesNotContain($"GET {data}", host.BlobRequests.Requests);
         Assert.Equal(0, (await host.Queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
     }
 

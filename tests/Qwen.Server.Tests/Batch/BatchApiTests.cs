@@ -38,7 +38,7 @@ public sealed class BatchApiTests : IAsyncLifetime
         "--Qwen:Batch:MaxInputBytes", "8000", "--Qwen:Batch:CancelPollInterval", "00:00:00.050"]);
 
     private static string Line(string id, string content, string url = "/v1/chat/completions")
-        => $$"""{"custom_id": "{{id}}", "method": "POST", "url": "{{url}}", "body": {"model": "qwen-test", "messages": [{"role": "user", "content": "{{content}}"}]}}""";
+        => $$$"""{"custom_id": "{{{id}}}", "method": "POST", "url": "{{{url}}}", "body": {"model": "qwen-test", "messages": [{"role": "user", "content": "{{{content}}}"}]}}""";
 
     private async Task<(HttpStatusCode Status, JsonNode Body)> UploadAsync(string content, string purpose = "batch", string filename = "in.jsonl")
     {

@@ -40,7 +40,7 @@ public sealed class BatchRealEngineTests : IAsyncLifetime
     public async Task OpenAiNpmClient_BatchFlow_OneLinePerCustomIdEqualToOnlineGreedy()
     {
         string Line(string id, string content, string extra = "") =>
-            $$"""{"custom_id": "{{id}}", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "{{_model}}", "messages": [{"role": "user", "content": "{{content}}"}], "max_tokens": 8, "temperature": 0{{extra}}}}""";
+            $$$"""{"custom_id": "{{{id}}}", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "{{{_model}}}", "messages": [{"role": "user", "content": "{{{content}}}"}], "max_tokens": 8, "temperature": 0{{{extra}}}}}""";
         var valid = new[] { ("q1", "Hello"), ("q2", "你好"), ("q3", "What is 2+2?"), ("q4", "Tell me a story"), ("q5", "Bonjour") };
         var input = string.Join("\n", valid.Select(v => Line(v.Item1, v.Item2))) + "\n" + Line("bad", "Hi", ", \"top_p\": 7") + "\n";
 

@@ -44,7 +44,7 @@ public sealed partial class ServerKillTests : IAsyncLifetime
         const int Count = 24;
         var ids = Enumerable.Range(1, Count).Select(i => $"k{i:D2}").ToArray();
         var input = string.Join("\n", ids.Select(id =>
-            $$"""{"custom_id": "{{id}}", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "{{model}}", "messages": [{"role": "user", "content": "prompt {{id}}"}], "max_tokens": 24, "temperature": 0}}"""));
+            $$$"""{"custom_id": "{{{id}}}", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "{{{model}}}", "messages": [{"role": "user", "content": "prompt {{{id}}}"}], "max_tokens": 24, "temperature": 0}}"""));
         using var form = new MultipartFormDataContent { { new StringContent("batch"), "purpose" }, { new ByteArrayContent(Encoding.UTF8.GetBytes(input)), "file", "in.jsonl" } };
         var file = JsonNode.Parse(await (await client.PostAsync("v1/files", form)).Content.ReadAsStringAsync())!;
         var created = await client.PostAsJsonAsync("v1/batches", new { input_file_id = file["id"]!.GetValue<string>(), endpoint = "/v1/chat/completions", completion_window = "24h" });
