@@ -168,7 +168,7 @@ public sealed class BatchQueueFunctionsTests(AzuriteFixture azurite) : IClassFix
         var error = JsonNode.Parse(body)!["error"]!;
         Assert.Equal("file_too_large", error["code"]!.GetValue<string>());
         Assert.Equal($"The file {file.Id} has {file.Bytes:N0} bytes; a batch reads at most 2,000. Split it.", error["message"]!.GetValue<string>());
-        var data = host.Container.GetBlobClient(BatchStore.FileDataName(file.Id)).Uri.AbsolutePath;
+        var data = host.Container.GetBlobClient(BatchStore.FileDataName(file.Id)).Uri.AbsolutePath.TrimStart('/'); // as the pipeline sees it: no leading slash
         Assert.Contains($"HEAD {data}", host.BlobRequests.Requests);
         Assert.DoesNotContain($"GET {data}", host.BlobRequests.Requests);
         Assert.Equal(0, (await host.Queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
