@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -11,7 +12,7 @@ using Qwen.Testing;
 namespace Qwen.Server.Tests.Batch;
 
 /// <summary>The standalone server as a real process on the real engine, killed (SIGKILL) in the middle of a batch and started again over the same data directory.</summary>
-public sealed partial class ServerKillTests : IAsyncLifetime
+public sealed partial class ServerKillTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "qwen-batch-kill-" + Guid.NewGuid().ToString("N"));
     private readonly List<Process> _processes = [];
@@ -73,11 +74,13 @@ public sealed partial class ServerKillTests : IAsyncLifetime
         while (batch["status"]!.GetValue<string>() is not ("completed" or "failed") && DateTime.UtcNow < deadline.AddMinutes(2));
 
         Assert.Equal("completed", batch["status"]!.GetValue<string>());
-        var output = await restarted.GetStringAsync($"v1/files/{batch["output_file_id"]}/content");
-        Assert.Equal(ids, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!["custom_id"]!.GetValue<string>()));
+        var lines = await restarted.GetStringAsync($"v1/files/{batch["output_file_id"]}/content");
+        Assert.Equal(ids, lines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!["custom_id"]!.GetValue<string>()));
         // The restarted process's engine counted exactly the requests that had no result when the first one died.
         var metrics = await restarted.GetStringAsync("metrics");
-        Assert.Equal(Count - finishedBefore, int.Parse(EngineRequests().Match(metrics).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        var generatedAfter = int.Parse(EngineRequests().Match(metrics).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        output.WriteLine($"killed with {finishedBefore}/{Count} requests persisted; the restarted engine ran {generatedAfter}");
+        Assert.Equal(Count - finishedBefore, generatedAfter);
         restarted.Dispose();
     }
 

@@ -1,7 +1,7 @@
 // Drives the Batch API with the official `openai` npm package; prints one JSON object with what it saw.
 // Usage: QWEN_BASE_URL=http://127.0.0.1:PORT/v1 QWEN_KEY=... QWEN_INPUT=input.jsonl node openai-batch.mjs flow|cancel
 //   flow:   files.create → batches.create → poll batches.retrieve → files.content, then every valid request online.
-//   cancel: the same, but batches.cancel once the batch is in progress; then poll until it ends.
+//   cancel: the same, but batches.cancel once the batch is in progress with some requests done; then poll until it ends.
 import fs from "node:fs";
 import OpenAI from "openai";
 
@@ -25,7 +25,7 @@ const seen = async () => {
 
 let cancelledWhile = null;
 if (mode === "cancel") {
-  while (batch.status !== "in_progress") {
+  while (batch.status !== "in_progress" || batch.request_counts.completed === 0) {
     if (terminal.has(batch.status)) throw new Error(`batch ${batch.id} ended ${batch.status} before it could be cancelled`);
     await sleep(20);
     await seen();
