@@ -149,6 +149,26 @@ public sealed class BatchProcessorTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Equal(0, bed.Model.Calls);
     }
 
+    [Theory]
+    [MemberData(nameof(Storages))]
+    public async Task Process_InputReplacedWithAnotherSize_FailsFromPropertiesWithoutReadingIt(string storage)
+    {
+        await using var bed = await CreateAsync(storage);
+        var batch = await bed.SubmitAsync(Request("a", "one"));
+        var name = BatchStore.FileDataName(batch.InputFileId);
+        await bed.Storage.DeleteAsync(name);
+        await bed.Storage.TryCreateAsync(name, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(Request("a", "one") + "\n" + Request("b", "two"))));
+        var reads = new CountingReads(bed.Storage);
+
+        await bed.DrainAsync(batch.Id, bed.NewProcessor(reads));
+
+        var done = (await bed.Store.GetBatchAsync(batch.Id))!;
+        Assert.Equal(BatchStatus.Failed, done.Status);
+        Assert.Equal("input_file_changed", Assert.Single(done.Errors!).Code);
+        Assert.Equal(0, reads.InputReads);
+        Assert.Equal(0, bed.Model.Calls);
+    }
+
     [Fact]
     public async Task Process_TimeBudgetUsed_QueuesTheRestAsANewMessage()
     {
@@ -195,6 +215,39 @@ public sealed class BatchProcessorTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Equal("poisoned_message", error.Code);
         Assert.StartsWith("Chunk 0 failed 3 times and its message was moved to the poison queue. The last error was: Storage refused", error.Message, StringComparison.Ordinal);
         Assert.Equal(3, failing.Refused);
+    }
+
+    /// <summary>Counts reads of input file bytes.</summary>
+    private sealed class CountingReads(IBatchStorage inner) : IBatchStorage
+    {
+        private int _inputReads;
+        public int InputReads => Volatile.Read(ref _inputReads);
+
+        public Task<StoredObjectProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default) => inner.GetPropertiesAsync(name, cancellationToken);
+        public Task<string?> TryCreateAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.TryCreateAsync(name, content, cancellationToken);
+        public Task<string?> TryReplaceAsync(string name, BinaryData content, string etag, CancellationToken cancellationToken = default) => inner.TryReplaceAsync(name, content, etag, cancellationToken);
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteAsync(name, cancellationToken);
+        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+
+        public Task<StoredObject?> ReadAsync(string name, CancellationToken cancellationToken = default)
+        {
+            Count(name);
+            return inner.ReadAsync(name, cancellationToken);
+        }
+
+        public Task<Stream?> OpenReadAsync(string name, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+        {
+            Count(name);
+            return inner.OpenReadAsync(name, offset, length, cancellationToken);
+        }
+
+        private void Count(string name)
+        {
+            if (name.EndsWith(".data", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _inputReads);
+            }
+        }
     }
 
     /// <summary>Storage whose per-line writes fail, as a storage outage would.</summary>
