@@ -108,7 +108,12 @@ public sealed class TemplateBreakageTests(InfraFixture infra)
             t => RemoveWhere((JsonArray)WorkerApp(t)["properties"]!["template"]!["containers"]![0]!["probes"]!, p => (string?)p["type"] == "Readiness"),
             NetworkAssertions.WorkerProbesWaitForTheModel),
         ["worker reads the clients' key"] = (
-            t => WorkerSecrets(t)[0]!["keyVaultUrl"] = "[parameters('apiKeyUri')]",
+            t =>
+            {
+                // main.bicep hands the worker the clients' key secret instead of the service credential.
+                var binding = ModuleCall(t, "worker")["properties"]!["parameters"]!["serviceKeyUri"]!;
+                binding["value"] = ((string)binding["value"]!).Replace("workerKeyUri", "apiKeyUri", StringComparison.Ordinal);
+            },
             NetworkAssertions.WorkerAcceptsOnlyTheServiceCredential),
     };
 
@@ -134,6 +139,9 @@ public sealed class TemplateBreakageTests(InfraFixture infra)
         breakIt(damaged);
         Assert.ThrowsAny<XunitException>(() => check(new QwenTemplate(infra.Deploy(damaged))));
     }
+
+    private static JsonObject ModuleCall(JsonObject main, string name) =>
+        Resources(main).Single(r => (string?)r["type"] == "Microsoft.Resources/deployments" && (string?)r["name"] == name);
 
     private static JsonObject Module(JsonObject main, string name) =>
         (JsonObject)Resources(main)

@@ -31,7 +31,7 @@ public sealed class ChatTurnEndpoint(IChatTurnModel model, ApiKeyAuthorizer auth
         ChatTurnRequest? turn;
         try
         {
-            turn = JsonSerializer.Deserialize<ChatTurnRequest>(body.Span, HttpChatTurnModel.Json);
+            turn = JsonSerializer.Deserialize<ChatTurnRequest>(body.Value.Span, HttpChatTurnModel.Json);
         }
         catch (JsonException ex)
         {

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Qwen.Serving.Http;
@@ -81,7 +82,7 @@ public sealed class HttpChatTurnModelTests : IAsyncLifetime
     public async Task GenerateAsync_FromAppSettings_SendsTheServiceCredentialNotTheClientKey()
     {
         // The API app's settings: the clients' key (Qwen__Serving__ApiKey) and the worker's service credential (Qwen__Worker__ApiKey).
-        var settings = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Qwen:Serving:ApiKey"] = "client-key",
             ["Qwen:Worker:BaseUri"] = _baseUri.ToString(),
