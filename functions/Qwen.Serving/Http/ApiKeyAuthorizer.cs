@@ -29,13 +29,21 @@ public sealed class ApiKeyAuthorizer(IOptions<HttpApiOptions> options)
         {
             throw Unauthorized("You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'api-key: <key>'.");
         }
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(o.ApiKey)))
+        var bytes = Encoding.UTF8.GetBytes(presented);
+        // Every configured key is compared (no early exit), each in constant time, so timing says nothing about which.
+        var match = false;
+        foreach (var key in o.ApiKeys.Prepend(o.ApiKey))
+        {
+            match |= !string.IsNullOrEmpty(key) && CryptographicOperations.FixedTimeEquals(bytes, Encoding.UTF8.GetBytes(key));
+        }
+        if (!match)
         {
             throw Unauthorized("Incorrect API key provided.");
         }
     }
 
-    private static string? PresentedKey(HttpRequest request)
+    /// <summary>The key the request presents (<c>api-key</c>, else <c>Authorization: Bearer</c>), or null.</summary>
+    internal static string? PresentedKey(HttpRequest request)
     {
         if (request.Headers.TryGetValue("api-key", out var apiKey) && !string.IsNullOrEmpty(apiKey))
         {
