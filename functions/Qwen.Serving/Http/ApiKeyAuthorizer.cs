@@ -14,10 +14,16 @@ public sealed class ApiKeyAuthorizer(IOptions<HttpApiOptions> options)
     public void Authorize(HttpContext context)
     {
         var o = options.Value;
-        if (string.IsNullOrEmpty(o.ApiKey))
+        if (string.IsNullOrEmpty(o.ApiKey) && o.ApiKeys.Count == 0)
         {
             if (o.AllowLoopbackWithoutKey && context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip))
             {
+                // A same-host reverse proxy or an ssh tunnel also connects from loopback while relaying the internet;
+                // proxies announce themselves with these headers, and a keyless server serves only direct callers.
+                if (ProxyHeader(context.Request) is { } header)
+                {
+                    throw Unauthorized($"This server has no API key, so it serves direct loopback callers only; this request came through a proxy ({header} header). Start the server with --api-key to serve through a proxy.");
+                }
                 return;
             }
             throw Unauthorized(o.AllowLoopbackWithoutKey
@@ -41,6 +47,9 @@ public sealed class ApiKeyAuthorizer(IOptions<HttpApiOptions> options)
             throw Unauthorized("Incorrect API key provided.");
         }
     }
+
+    private static string? ProxyHeader(HttpRequest request) =>
+        new[] { "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via" }.FirstOrDefault(request.Headers.ContainsKey);
 
     /// <summary>The key the request presents (<c>api-key</c>, else <c>Authorization: Bearer</c>), or null.</summary>
     internal static string? PresentedKey(HttpRequest request)

@@ -8,7 +8,7 @@ namespace Qwen.Server.Tests.Http;
 /// <summary>Each bad request gets the right 4xx with OpenAI's error JSON, and the server keeps serving afterwards.</summary>
 public sealed class BadRequestTests : IAsyncLifetime
 {
-    private const string Key = "sk-test-key";
+    private const string Key = "sk-test-key-0123456789abcdef0123456";
     private TestServer _server = null!;
 
     public async Task InitializeAsync() => _server = await TestServer.StartAsync(["--api-key", Key], maxContext: 256);
