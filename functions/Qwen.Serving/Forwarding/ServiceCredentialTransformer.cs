@@ -16,6 +16,9 @@ internal sealed class ServiceCredentialTransformer(string? serviceKey, int retry
         // The client's key authenticated the client to the front; the worker must never see it (it accepts only the service credential).
         proxyRequest.Headers.Remove("Authorization");
         proxyRequest.Headers.Remove(WorkerForwarder.ApiKeyHeader);
+        // Who the client is, as an opaque hash, so the worker keeps clients' prefix caches apart (CallerIdentity.CacheScope).
+        proxyRequest.Headers.Remove(CallerIdentity.ForwardedCallerHeader);
+        proxyRequest.Headers.TryAddWithoutValidation(CallerIdentity.ForwardedCallerHeader, CallerIdentity.ForwardedCaller(httpContext));
         if (!string.IsNullOrEmpty(serviceKey))
         {
             proxyRequest.Headers.TryAddWithoutValidation(WorkerForwarder.ApiKeyHeader, serviceKey);

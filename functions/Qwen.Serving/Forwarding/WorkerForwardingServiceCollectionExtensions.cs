@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Qwen.Serving.Http;
 
 namespace Qwen.Serving.Forwarding;
@@ -11,12 +12,12 @@ public static class WorkerForwardingServiceCollectionExtensions
     /// <summary>Adds <see cref="WorkerForwarder"/> and <see cref="ForwardingMetrics"/>; the forwarder is enabled only when <c>Qwen:Worker:BaseUri</c> is set.</summary>
     public static IServiceCollection AddQwenWorkerForwarding(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<WorkerForwardingOptions>().Bind(configuration.GetSection(WorkerForwardingOptions.SectionName));
-        services.AddOptions<HttpApiOptions>().Bind(configuration.GetSection(HttpApiOptions.SectionName));
+        // ValidateOnStart: a front with a missing, short or unresolved service credential stops at start-up.
+        services.AddOptions<WorkerForwardingOptions>().Bind(configuration.GetSection(WorkerForwardingOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerForwardingOptions>, WorkerForwardingOptionsRules>());
+        services.AddQwenHttpApi(configuration);
         services.AddHttpForwarder();
         services.TryAddSingleton<ForwardingMetrics>();
-        services.TryAddSingleton<ApiKeyAuthorizer>();
-        services.TryAddSingleton<IServingMetrics, ServingMetrics>();
         services.TryAddSingleton<WorkerForwarder>();
         return services;
     }

@@ -19,8 +19,8 @@ namespace Qwen.Functions.Tests.Http;
 /// shared forwarder, over real HTTP on 127.0.0.1, to a worker serving the shared handlers on the fake engine.</summary>
 public sealed class OpenAiFunctionsForwardingTests : IAsyncLifetime
 {
-    private const string ClientKey = "client-key-for-the-api-app";
-    private const string ServiceKey = "service-key-for-the-worker";
+    private const string ClientKey = "client-key-for-the-api-app-0123456789";
+    private const string ServiceKey = "service-key-for-the-worker-0123456789";
     private static readonly Lazy<QwenTokenizer> Tokenizer = new(() => QwenTokenizer.Load(RepoPaths.Tiktoken));
 
     private readonly FakeGenerationEngine _fake = new(Tokenizer.Value, 2048, "qwen-test");

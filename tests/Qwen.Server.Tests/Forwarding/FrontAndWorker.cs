@@ -12,8 +12,11 @@ namespace Qwen.Server.Tests.Forwarding;
 /// service credential, and a front (<c>--worker URL --worker-key</c>, no model) that clients call with their own key.</summary>
 public sealed class FrontAndWorker : IAsyncDisposable
 {
-    public const string ClientKey = "client-key-0123456789";
-    public const string ServiceKey = "service-key-9876543210";
+    public const string ClientKey = "client-key-0123456789-abcdefghijklmnop";
+    public const string ServiceKey = "service-key-9876543210-abcdefghijklmnop";
+
+    /// <summary>A second client key the front accepts (another tenant).</summary>
+    public const string OtherClientKey = "other-client-key-0123456789-abcdefghij";
 
     private readonly string[] _workerArgs;
     private readonly Action<IServiceCollection>? _workerServices;
@@ -44,7 +47,8 @@ public sealed class FrontAndWorker : IAsyncDisposable
     public static async Task<FrontAndWorker> StartAsync(string[] workerArgs, Action<IServiceCollection>? workerServices = null)
     {
         var (worker, workerUri) = await StartWorkerAsync(workerArgs, workerServices, "http://127.0.0.1:0");
-        var front = QwenServerApp.Build(["--urls", "http://127.0.0.1:0", "--api-key", ClientKey, "--worker", workerUri.ToString(), "--worker-key", ServiceKey]);
+        var front = QwenServerApp.Build(["--urls", "http://127.0.0.1:0", "--api-key", ClientKey, "--Qwen:Serving:ApiKeys:0", OtherClientKey,
+            "--worker", workerUri.ToString(), "--worker-key", ServiceKey]);
         await front.StartAsync();
         return new FrontAndWorker(front, Address(front), worker, workerUri, workerArgs, workerServices);
     }

@@ -129,6 +129,24 @@ public sealed class WorkerForwarderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TwoClients_ThroughFront_KeepSeparateCacheScopesOnTheWorker()
+    {
+        const string Body = "{\"model\":\"qwen-test\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":2}";
+        foreach (var key in new[] { FrontAndWorker.ClientKey, FrontAndWorker.OtherClientKey, FrontAndWorker.ClientKey })
+        {
+            using var client = _pair.CreateFrontClient(key);
+            using var response = await client.PostAsync("v1/chat/completions", Json(Body));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        // Every request reached the worker with the one service credential; the front's caller header keeps the tenants apart.
+        var scopes = _fake.Requests.Select(r => r.CacheScope).ToArray();
+        Assert.Equal(3, scopes.Length);
+        Assert.All(scopes, s => Assert.False(string.IsNullOrEmpty(s)));
+        Assert.Equal(scopes[0], scopes[2]);
+        Assert.NotEqual(scopes[0], scopes[1]);
+    }
+
+    [Fact]
     public async Task ClientKey_AtWorker_Refused()
     {
         using var client = _pair.CreateWorkerClient(FrontAndWorker.ClientKey);

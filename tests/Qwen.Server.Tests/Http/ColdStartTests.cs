@@ -19,7 +19,7 @@ public sealed class ColdStartTests
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var loads = 0;
         var fake = new FakeGenerationEngine(TestServer.Tokenizer, 2048, TestServer.ModelName);
-        var app = QwenServerApp.Build(["--urls", "http://127.0.0.1:0", "--api-key", "cold-key"], services =>
+        var app = QwenServerApp.Build(["--urls", "http://127.0.0.1:0", "--api-key", "cold-start-key-0123456789abcdefghijkl"], services =>
             services.AddSingleton<IGenerationEngineProvider>(sp => new GenerationEngineProvider(async ct =>
             {
                 Interlocked.Increment(ref loads); // stands for the download + session creation
@@ -31,7 +31,7 @@ public sealed class ColdStartTests
         {
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             using var client = new HttpClient { BaseAddress = new Uri(address.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(60) };
-            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "cold-key");
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "cold-start-key-0123456789abcdefghijkl");
 
             // The host started the load itself (no request yet) and answers /ready with 503 meanwhile.
             var deadline = DateTime.UtcNow.AddSeconds(10);
