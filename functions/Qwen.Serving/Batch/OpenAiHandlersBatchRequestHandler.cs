@@ -36,7 +36,8 @@ public sealed class OpenAiHandlersBatchRequestHandler(OpenAiHandlers handlers, I
         context.Request.Path = url;
         context.Request.ContentType = "application/json";
         context.Request.Headers["x-request-id"] = requestId;
-        if (options.Value.ApiKey is { Length: > 0 } key)
+        // The line runs with the server's own key (the first configured one); batches are not yet tied to a tenant key.
+        if ((string.IsNullOrEmpty(options.Value.ApiKey) ? options.Value.ApiKeys.FirstOrDefault() : options.Value.ApiKey) is { Length: > 0 } key)
         {
             context.Request.Headers["api-key"] = key;
         }

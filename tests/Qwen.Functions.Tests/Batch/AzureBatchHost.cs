@@ -26,7 +26,7 @@ namespace Qwen.Functions.Tests.Batch;
 /// the HTTP functions called with in-memory requests and the queue trigger called with real queue messages.</summary>
 public sealed class AzureBatchHost : IAsyncDisposable
 {
-    public const string Key = "fn-batch-key";
+    public const string Key = "fn-batch-key-0123456789abcdef0123456789";
     private static readonly Lazy<QwenTokenizer> SharedTokenizer = new(() => QwenTokenizer.Load(RepoPaths.Tiktoken));
 
     private readonly ServiceProvider _provider;

@@ -13,7 +13,7 @@ namespace Qwen.Server.Tests.Batch;
 /// <summary>The standalone server's Files and Batches APIs over a fake engine: validation, cancel, and a restart in the middle of a batch.</summary>
 public sealed class BatchApiTests(ITestOutputHelper log) : IAsyncLifetime
 {
-    private const string Key = "batch-key";
+    private const string Key = "batch-key-0123456789abcdef0123456789";
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "qwen-batch-" + Guid.NewGuid().ToString("N"));
     private TestServer _server = null!;
     private HttpClient _client = null!;

@@ -9,7 +9,7 @@ namespace Qwen.Server.Tests.Batch;
 /// <summary>The Batch API of the standalone server on the real engine (tiny package, random weights), driven by the <c>openai</c> npm client.</summary>
 public sealed class BatchRealEngineTests : IAsyncLifetime
 {
-    private const string Key = "batch-key";
+    private const string Key = "batch-key-0123456789abcdef0123456789";
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "qwen-batch-" + Guid.NewGuid().ToString("N"));
     private WebApplication _app = null!;
     private Uri _baseUri = null!;
