@@ -1,9 +1,9 @@
-using Xunit.Abstractions;
 using System.Text.Json.Nodes;
 using Azure.Storage.Queues.Models;
 using Qwen.Serving.Batch;
 using Qwen.Serving.Batch.Storage;
 using Qwen.Testing;
+using Xunit.Abstractions;
 
 namespace Qwen.Functions.Tests.Batch;
 

@@ -1,4 +1,3 @@
-using Xunit.Abstractions;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -7,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Qwen.Serving.Batch;
+using Xunit.Abstractions;
 
 namespace Qwen.Server.Tests.Batch;
 

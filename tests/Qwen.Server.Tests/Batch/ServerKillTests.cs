@@ -1,4 +1,3 @@
-using Xunit.Abstractions;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -8,6 +7,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Qwen.Serving.Batch;
 using Qwen.Testing;
+using Xunit.Abstractions;
 
 namespace Qwen.Server.Tests.Batch;
 
