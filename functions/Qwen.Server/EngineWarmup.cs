@@ -8,7 +8,7 @@ internal sealed partial class EngineWarmup(IGenerationEngineProvider engines, IL
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var engine = await engines.GetAsync(cancellationToken).ConfigureAwait(false);
-        LogLoaded(logger, engine.Manifest.Name, engine.Manifest.Architecture.MaxContext);
+        LogLoaded(logger, engine.Manifest.Name, engine.ContextLength);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

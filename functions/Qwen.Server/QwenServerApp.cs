@@ -18,6 +18,7 @@ public static partial class QwenServerApp
         ["--max-queue"] = "Qwen:Engine:MaxQueueLength",
         ["--threads"] = "Qwen:Engine:IntraOpThreads",
         ["--max-context"] = "Qwen:Engine:MaxContext",
+        ["--kv-cache-bytes"] = "Qwen:Engine:KvCacheBudgetBytes",
     };
 
     /// <summary>Creates the application. <paramref name="configureServices"/> runs last, so tests can replace the engine provider.</summary>
@@ -29,7 +30,8 @@ public static partial class QwenServerApp
         builder.Services.Configure<HttpApiOptions>(o => o.AllowLoopbackWithoutKey = true);
         builder.Services.AddSingleton<EngineMetrics>();
         builder.Services.AddSingleton<IGenerationEngineProvider>(sp =>
-            new GenerationEngineProvider(ct => EngineLoader.LoadAsync(builder.Configuration, sp.GetRequiredService<EngineMetrics>(), ct)));
+            new GenerationEngineProvider(ct => EngineLoader.LoadAsync(builder.Configuration, sp.GetRequiredService<EngineMetrics>(), ct,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EngineLoader)))));
         builder.Services.AddHostedService<EngineWarmup>();
         // The API enforces its own limit (Qwen:Serving:MaxRequestBodyBytes, answered with OpenAI's 413 JSON); Kestrel's
         // default cap (30 MB) stays as the outer bound.

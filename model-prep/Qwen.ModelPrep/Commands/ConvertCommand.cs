@@ -21,9 +21,14 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
         public string Output { get; init; } = "";
 
         [CommandOption("--dtype <DTYPE>")]
-        [Description("Weight precision: fp32, fp16 (fp16 weights, activations and KV cache) or int4 (MatMulNBits weights, fp32 activations). Default fp32.")]
+        [Description("Weight precision: fp32, fp16 (fp16 weights, activations and KV cache) or int4 (MatMulNBits weights; fp32 activations for --target cpu, fp16 for --target cuda). Default fp32.")]
         [DefaultValue("fp32")]
         public string Dtype { get; init; } = "fp32";
+
+        [CommandOption("--target <EP>")]
+        [Description("Execution provider the package is for: cpu (default; int4 keeps fp32 activations and KV cache) or cuda (fp16 activations and KV cache, as ONNX Runtime's CUDA kernels need; also the DirectML target). cuda needs --dtype fp16 or int4.")]
+        [DefaultValue("cpu")]
+        public string Target { get; init; } = "cpu";
 
         [CommandOption("--block-size <N>")]
         [Description("int4: inputs per quantization block: 32, 64 or 128. Default 32.")]
@@ -74,6 +79,10 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
             {
                 return ValidationResult.Error($"--dtype {Dtype} is not supported; use fp32, fp16 or int4.");
             }
+            if (!Enum.TryParse<ModelTarget>(Target, ignoreCase: true, out _))
+            {
+                return ValidationResult.Error($"--target {Target} is not supported; use cpu or cuda.");
+            }
             return ValidationResult.Success();
         }
 
@@ -83,6 +92,7 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
             Input = Input,
             Output = Output,
             Dtype = Enum.Parse<ModelDtype>(Dtype, ignoreCase: true),
+            Target = Enum.Parse<ModelTarget>(Target, ignoreCase: true),
             BlockSize = BlockSize,
             AccuracyLevel = AccuracyLevel,
             Asymmetric = Asymmetric,
@@ -105,7 +115,7 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .StartAsync(async ctx =>
             {
-                var task = ctx.AddTask($"convert → {options.Dtype.ToString().ToLowerInvariant()}", maxValue: 1);
+                var task = ctx.AddTask($"convert → {options.Dtype.ToString().ToLowerInvariant()} ({options.Target.ToString().ToLowerInvariant()})", maxValue: 1);
                 var progress = new Progress<ConversionProgress>(p =>
                 {
                     task.MaxValue = Math.Max(1, p.TotalElements);

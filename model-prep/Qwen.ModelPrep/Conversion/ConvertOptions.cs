@@ -9,7 +9,14 @@ public sealed record ConvertOptions
     /// <summary>The package directory to create (replaced atomically when it already holds a package).</summary>
     public required string Output { get; init; }
 
+    /// <summary>Weight precision.</summary>
     public ModelDtype Dtype { get; init; } = ModelDtype.Fp32;
+
+    /// <summary>The execution provider the package is for; decides the activation and KV precision (<see cref="ModelTarget"/>).</summary>
+    public ModelTarget Target { get; init; } = ModelTarget.Cpu;
+
+    /// <summary>True when activations, norms, biases, scales and the KV cache are float16.</summary>
+    public bool Fp16Activations => Dtype == ModelDtype.Fp16 || (Target == ModelTarget.Cuda && Dtype == ModelDtype.Int4);
 
     /// <summary>int4: inputs per quantization block (32, 64 or 128).</summary>
     public int BlockSize { get; init; } = 32;

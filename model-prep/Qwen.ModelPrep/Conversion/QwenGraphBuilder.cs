@@ -32,7 +32,7 @@ internal sealed class QwenGraphBuilder
         _options = options;
         _io = io;
         _maxContext = maxContext;
-        _act = QwenWeightWriter.ActivationType(options.Dtype);
+        _act = QwenWeightWriter.ActivationType(options);
     }
 
     private int H => _arch.NumHeads;
@@ -92,6 +92,7 @@ internal sealed class QwenGraphBuilder
     {
         ["qwen.graph"] = flavor,
         ["qwen.dtype"] = _options.Dtype.ToString().ToLowerInvariant(),
+        ["qwen.target"] = _options.Target.ToString().ToLowerInvariant(),
     };
 
     private void AddKvInputsOutputs(string pastDim, string presentDim)
