@@ -14,4 +14,7 @@ public sealed class OrchestrationOptions
 
     /// <summary>Timeout of one remote turn.</summary>
     public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long finished sessions and agent runs are kept before the retention timer purges them (app setting <c>Qwen__Orchestrations__RetentionDays</c>).</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 }

@@ -6,6 +6,7 @@ using static Qwen.Functions.Tests.Orchestrations.FunctionsTestHost;
 
 namespace Qwen.Functions.Tests.Orchestrations;
 
+[Collection(DurableHostCollection.Name)]
 public sealed class DurableHttpFunctionsTests
 {
     private static JsonObject Body(IActionResult result, int status)
@@ -96,7 +97,8 @@ public sealed class DurableHttpFunctionsTests
         Assert.Contains("should be one of [calculator]\n", model.Requests.First().Messages[0].Content, StringComparison.Ordinal);
 
         var bad = Body(await host.Http.StartAgentRun(Request("POST", """{"question": "q", "max_iterations": 99}"""), client, default), 400);
-        Assert.Equal("max_iterations is 99; use 1 to 20.", bad["error"]!["message"]!.GetValue<string>());
+        Assert.Equal("'max_iterations' is 99; it must be between 1 and 20.", bad["error"]!["message"]!.GetValue<string>());
+        Assert.Equal("max_iterations", bad["error"]!["param"]!.GetValue<string>());
         Body(await host.Http.GetAgentRun(Request("GET"), id + "x", client, default), 404);
     }
 

@@ -65,14 +65,15 @@ public sealed class HttpChatTurnModelTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task GenerateAsync_WrongKey_HttpRequestExceptionWith401AndNoTurn()
+    public async Task GenerateAsync_WrongKey_RejectedWith401AndNoTurn()
     {
         await using var services = Client("wrong");
 
-        var ex = await Assert.ThrowsAsync<HttpRequestException>(() => services.GetRequiredService<IChatTurnModel>().GenerateAsync(
+        // A 4xx is the same on every attempt: ChatTurnRejectedException, which TurnRetry does not retry.
+        var ex = await Assert.ThrowsAsync<ChatTurnRejectedException>(() => services.GetRequiredService<IChatTurnModel>().GenerateAsync(
             new ChatTurnRequest { Messages = [ChatTurnMessage.User("hi")] }));
 
-        Assert.Equal(HttpStatusCode.Unauthorized, ex.StatusCode);
+        Assert.Equal((int)HttpStatusCode.Unauthorized, ex.StatusCode);
         Assert.Contains("Incorrect API key provided.", ex.Message, StringComparison.Ordinal);
         Assert.Empty(_workerModel.Requests);
     }
