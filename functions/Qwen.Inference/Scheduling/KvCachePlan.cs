@@ -65,7 +65,10 @@ public sealed record KvCachePlan(int Rows, int Positions, long BytesPerPosition,
         var perPosition = BytesPerPositionOf(manifest);
         var isDefault = scheduling.KvCacheBudgetBytes is null;
         var budget = scheduling.KvCacheBudgetBytes ?? DefaultBudgetBytes(manifest, memoryLimitBytes ?? ProcessMemoryLimitBytes());
-        var rows = (int)Math.Min(scheduling.MaxBatchSize, budget / (target * perPosition));
+        // DirectML hands out opaque allocation handles, not addresses, so a view at a row's offset cannot be made there:
+        // one row keeps every view at offset 0 (same engine, no batching) until that is solved on a Windows machine.
+        var maxRows = options.Runtime.ExecutionProvider == ExecutionProvider.DirectML ? 1 : scheduling.MaxBatchSize;
+        var rows = (int)Math.Min(maxRows, budget / (target * perPosition));
         var positions = target;
         if (rows < 1)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -31,7 +32,8 @@ public sealed class OnnxBatchRunner : IBatchRunner
     private readonly bool _scalarTotalLength;
     private readonly TensorElementType _kvType;
     private readonly long _rowBytes;
-    private readonly OrtMemoryAllocation?[] _buffers; // per layer: key, value; each [maxBatch, heads, maxSeq, headDim]
+    private readonly OrtValue?[] _buffers; // per layer: key, value; each [maxBatch, heads, maxSeq, headDim]
+    private readonly nint[] _pointers; // where each buffer starts (device memory on a GPU: never dereferenced here)
     private readonly OrtValue?[][] _prefixViews; // [rows − 1][layer·2 + kind]
     private readonly OrtValue?[][] _rowViews; // [slot][layer·2 + kind]
     private readonly Dictionary<int, OrtIoBinding> _bindings = []; // key: rows (decode) or −1 − slot (prefill)
@@ -54,7 +56,8 @@ public sealed class OnnxBatchRunner : IBatchRunner
         VocabRows = arch.VocabSize;
         _kvType = OnnxSessionFactory.KvElementType(_manifest.Io);
         _rowBytes = KvCachePlan.BytesPerPositionOf(_manifest) / (2L * arch.NumLayers) * maxSequenceLength;
-        _buffers = new OrtMemoryAllocation?[arch.NumLayers * 2];
+        _buffers = new OrtValue?[arch.NumLayers * 2];
+        _pointers = new nint[arch.NumLayers * 2];
         _prefixViews = new OrtValue?[maxBatchSize][];
         _rowViews = new OrtValue?[maxBatchSize][];
         _logits = GC.AllocateArray<float>(maxBatchSize * arch.VocabSize, pinned: true);
@@ -68,23 +71,27 @@ public sealed class OnnxBatchRunner : IBatchRunner
             _kvMemory = allocator.Info;
             Device = runtime.ExecutionProvider;
             var bytes = _rowBytes * maxBatchSize;
-            if (bytes > uint.MaxValue)
+            if (bytes > int.MaxValue)
             {
                 throw new QwenEngineException("allocate the KV cache",
-                    $"One layer's KV buffer would take {bytes:N0} bytes ({maxBatchSize} rows × {maxSequenceLength:N0} positions); the allocator takes at most {uint.MaxValue:N0}. Lower MaxBatchSize or the context.");
+                    $"One layer's KV buffer would take {bytes:N0} bytes ({maxBatchSize} rows × {maxSequenceLength:N0} positions); at most {int.MaxValue:N0} are supported. Lower MaxBatchSize or the context.");
             }
+            long[] shape = [maxBatchSize, arch.NumHeads, maxSequenceLength, arch.HeadDim];
             for (var i = 0; i < _buffers.Length; i++)
             {
-                var index = i;
-                _buffers[i] = OrtGuard.Invoke($"allocate the KV cache on {runtime.ExecutionProvider} ({bytes * _buffers.Length:N0} bytes in all; lower the KV budget, MaxBatchSize or the context if memory is short)",
-                    () => allocator.Allocate((uint)bytes));
+                var buffer = OrtGuard.Invoke($"allocate the KV cache on {runtime.ExecutionProvider} ({bytes * _buffers.Length:N0} bytes in all; lower the KV budget, MaxBatchSize or the context if memory is short)",
+                    () => OrtValue.CreateAllocatedTensorValue(allocator, _kvType, shape));
+                _buffers[i] = buffer;
+                // The span only carries the address (ONNX Runtime's tensor data pointer); on a device it is never read.
+                var raw = buffer.GetTensorMutableRawData();
+                unsafe
+                {
+                    _pointers[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(raw));
+                }
                 if (runtime.ExecutionProvider == ExecutionProvider.Cpu)
                 {
-                    unsafe
-                    {
-                        // Zeroed so that no uninitialised (possibly NaN) memory reaches a kernel, even in rows never written.
-                        NativeMemory.Clear((void*)_buffers[index]!.Pointer, (nuint)bytes);
-                    }
+                    // Zeroed so that no uninitialised (possibly NaN) memory reaches a kernel, even in rows never written.
+                    raw.Clear();
                 }
             }
             KvBytes = bytes * _buffers.Length;
@@ -236,7 +243,7 @@ public sealed class OnnxBatchRunner : IBatchRunner
         var length = rows * _rowBytes;
         for (var i = 0; i < _buffers.Length; i++)
         {
-            var pointer = _buffers[i]!.Pointer + (nint)offset;
+            var pointer = _pointers[i] + (nint)offset;
             // A view on the provider's memory: ONNX Runtime binds it in place, with no copy to or from the host.
             views[i] = OrtGuard.Invoke("create a KV view", () => OrtValue.CreateTensorValueWithData(_kvMemory, _kvType, shape, pointer, length));
         }

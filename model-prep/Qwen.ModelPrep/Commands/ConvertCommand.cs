@@ -36,9 +36,8 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
         public int BlockSize { get; init; } = 32;
 
         [CommandOption("--accuracy-level <N>")]
-        [Description("int4: MatMulNBits accuracy_level 0-4 (0 = float compute, 4 = int8 activations, fastest on CPU). Default 4.")]
-        [DefaultValue(4)]
-        public int AccuracyLevel { get; init; } = 4;
+        [Description("int4: MatMulNBits accuracy_level 0-4 (0 = compute in the activation type, 4 = int8 activations, fastest on CPU). Default 4 for --target cpu, 0 for --target cuda (the CUDA kernel computes in fp16 either way).")]
+        public int? AccuracyLevel { get; init; }
 
         [CommandOption("--asymmetric")]
         [Description("int4: quantize with per-block zero points (default: symmetric blocks).")]

@@ -21,8 +21,12 @@ public sealed record ConvertOptions
     /// <summary>int4: inputs per quantization block (32, 64 or 128).</summary>
     public int BlockSize { get; init; } = 32;
 
-    /// <summary>int4: MatMulNBits accuracy_level (0–4; 4 = int8 activations, fastest on CPU).</summary>
-    public int AccuracyLevel { get; init; } = 4;
+    /// <summary>int4: MatMulNBits accuracy_level (0–4; 4 = int8 activations, fastest on CPU); null = 4 for <see cref="ModelTarget.Cpu"/>, 0 for <see cref="ModelTarget.Cuda"/>.</summary>
+    /// <remarks>The CPU kernel reads it; CUDA computes in fp16 regardless, so a CUDA package says 0 ("the input type") and, run on CPU for tests, computes like the GPU does.</remarks>
+    public int? AccuracyLevel { get; init; }
+
+    /// <summary>The accuracy_level written into the graph.</summary>
+    public int EffectiveAccuracyLevel => AccuracyLevel ?? (Target == ModelTarget.Cuda ? 0 : 4);
 
     /// <summary>int4: per-block zero points instead of the implicit symmetric one.</summary>
     public bool Asymmetric { get; init; }

@@ -141,7 +141,7 @@ public sealed class PackageConverter
                         Bits = 4,
                         BlockSize = options.BlockSize,
                         Symmetric = !options.Asymmetric,
-                        AccuracyLevel = options.AccuracyLevel,
+                        AccuracyLevel = options.EffectiveAccuracyLevel,
                         LmHeadBits = options.LmHeadBits,
                     }
                     : null,

@@ -267,6 +267,6 @@ internal sealed class QwenGraphBuilder
         }
         return _g.Node("MatMulNBits", inputs, output, MicrosoftDomain,
             Attr("K", (long)w.InFeatures), Attr("N", (long)w.OutFeatures), Attr("bits", (long)w.Bits),
-            Attr("block_size", (long)w.BlockSize), Attr("accuracy_level", (long)_options.AccuracyLevel));
+            Attr("block_size", (long)w.BlockSize), Attr("accuracy_level", (long)_options.EffectiveAccuracyLevel));
     }
 }

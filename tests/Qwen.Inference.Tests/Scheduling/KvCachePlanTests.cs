@@ -51,6 +51,7 @@ public sealed class KvCachePlanTests(ITestOutputHelper output)
         var plan = KvCachePlan.Create(manifest, new QwenSchedulerOptions(), memoryLimitBytes: 24 * GiB);
 
         output.WriteLine($"7b int4 (cpu target), weights {KvCachePlan.WeightBytesOf(manifest) / 1e9:N2} GB: {plan.Describe(ExecutionProvider.Cpu)}");
+        output.WriteLine($"with this process's limit ({KvCachePlan.ProcessMemoryLimitBytes() / (double)GiB:N2} GiB): {KvCachePlan.Create(manifest, new QwenSchedulerOptions()).Describe(ExecutionProvider.Cpu)}");
         // fp32 KV: 2 × 32 layers × 32 heads × 128 × 4 bytes = 1 MiB per position per row (the arithmetic of the issue).
         Assert.Equal(1L << 20, plan.BytesPerPosition);
         Assert.True(plan.Positions >= 2048, $"{plan.Positions} positions per row");
@@ -121,6 +122,20 @@ public sealed class KvCachePlanTests(ITestOutputHelper output)
         });
 
         Assert.Equal((2, 8192), (plan.Rows, plan.Positions));
+    }
+
+    [Fact]
+    public void Create_DirectML_KeepsOneRowSoEveryViewStartsAtTheBuffer()
+    {
+        var manifest = Manifest(CheckpointPreset.Tiny, ModelDtype.Fp32);
+
+        var plan = KvCachePlan.Create(manifest, new QwenSchedulerOptions
+        {
+            Runtime = new ModelRuntimeOptions { ExecutionProvider = ExecutionProvider.DirectML },
+            Scheduling = new SchedulerOptions { MaxBatchSize = 8, KvCacheBudgetBytes = 64 * GiB },
+        });
+
+        Assert.Equal((1, 4096), (plan.Rows, plan.Positions));
     }
 
     [Fact]
