@@ -21,6 +21,8 @@ namespace Qwen.Inference.Scheduling;
 /// rows listed in <c>logits_indices</c>, i.e. the rows the scheduler samples from.
 /// Limitation: host buffers are zeroed once; device buffers are not (the C# API has no device memset). Nothing reads an
 /// unwritten position: each row attends over at most its own valid entries plus the token being written (fillers too).
+/// DirectML's tensor "addresses" are opaque handles, so views at a row offset are wrong there; <see cref="KvCachePlan"/>
+/// gives DirectML one row, so every view starts at the buffer.
 /// Not thread-safe: the scheduler loop owns it.
 /// </remarks>
 public sealed class OnnxBatchRunner : IBatchRunner
