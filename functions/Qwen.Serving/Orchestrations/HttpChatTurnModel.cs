@@ -4,13 +4,13 @@ using System.Text.Json;
 namespace Qwen.Serving.Orchestrations;
 
 /// <summary>Runs chat turns on the GPU worker (<c>POST {Qwen__Worker__BaseUri}/internal/chat-turns</c>), for the API app that holds no model.</summary>
-/// <remarks>The <see cref="HttpClient"/> comes from DI (one shared, pooled client) with its base address and <c>api-key</c> header set. Thread-safe.</remarks>
+/// <remarks>The <see cref="HttpClient"/> comes from DI (one shared, pooled client) with its base address and <c>api-key</c> header (the service credential, <c>Qwen__Worker__ApiKey</c>) set. Thread-safe.</remarks>
 public sealed class HttpChatTurnModel(HttpClient httpClient) : IChatTurnModel
 {
     /// <summary>Route of the worker endpoint, relative to the worker base URI.</summary>
     public const string Route = "internal/chat-turns";
 
-    /// <summary>Header carrying the shared API key (the Azure OpenAI convention).</summary>
+    /// <summary>Header carrying the service credential (the Azure OpenAI convention).</summary>
     public const string ApiKeyHeader = "api-key";
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);

@@ -121,7 +121,7 @@ public sealed class OpenAiFunctionsTests
         services.AddQwenHttpFunctions(configuration);
         services.AddSingleton<IGenerationEngineProvider>(new GenerationEngineProvider(fake));
         var provider = services.BuildServiceProvider();
-        return (new OpenAiFunctions(provider.GetRequiredService<OpenAiHandlers>()), fake);
+        return (ActivatorUtilities.CreateInstance<OpenAiFunctions>(provider), fake);
     }
 
     private static DefaultHttpContext Context(string method, string? body, string? bearer = null, string? apiKey = null, string query = "")

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
+using Qwen.Serving.Http;
 using Qwen.Serving.Orchestrations;
 using Qwen.Serving.Tests.Orchestrations;
 using static Qwen.Functions.Tests.Orchestrations.FunctionsTestHost;
@@ -115,5 +116,21 @@ public sealed class DurableHttpFunctionsTests
         Assert.Equal(5, Assert.Single(model.Requests).MaxTokens);
         var denied = Assert.IsType<ObjectResult>(await host.Http.ChatTurn(Request("POST", "{}", key: "wrong"), default));
         Assert.Equal(401, denied.StatusCode);
+    }
+
+    [Fact]
+    public async Task ChatTurn_BodyOverTheLimit_413WithoutReadingFurther()
+    {
+        var model = new ScriptedChatTurnModel("never");
+        await using var host = await StartAsync(model);
+        var huge = "{\"messages\": [{\"role\": \"user\", \"content\": \"" + new string('x', (int)new HttpApiOptions().MaxRequestBodyBytes) + "\"}]}";
+
+        var declared = Assert.IsType<ObjectResult>(await host.Http.ChatTurn(Request("POST", huge), default));
+        Assert.Equal(413, declared.StatusCode);
+        var chunked = Request("POST", huge);
+        chunked.ContentLength = null; // no Content-Length: the cap applies while reading
+        var streamed = Assert.IsType<ObjectResult>(await host.Http.ChatTurn(chunked, default));
+        Assert.Equal(413, streamed.StatusCode);
+        Assert.Empty(model.Requests);
     }
 }
