@@ -19,8 +19,9 @@ namespace Qwen.Inference.Scheduling;
 /// together, and rope/LogN inputs are per token, so each row keeps its own NTK α. The small per-step inputs and the
 /// logits output are bound in host memory: ONNX Runtime copies the inputs to the device and copies back only the logits
 /// rows listed in <c>logits_indices</c>, i.e. the rows the scheduler samples from.
-/// Limitation: host buffers are zeroed once; device buffers are not (the C# API has no device memset). Nothing reads an
-/// unwritten position: each row attends over at most its own valid entries plus the token being written (fillers too).
+/// Limitation: host buffers are zeroed once; device buffers are not (the C# API has no device memset). Rows never mix in
+/// the graph, a request reads only positions it wrote, and unwritten memory can reach only a filler's discarded output
+/// and its slot, which the row's next owner overwrites before reading.
 /// DirectML's tensor "addresses" are opaque handles, so views at a row offset are wrong there; <see cref="KvCachePlan"/>
 /// gives DirectML one row, so every view starts at the buffer.
 /// Not thread-safe: the scheduler loop owns it.
