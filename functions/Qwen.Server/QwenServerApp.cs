@@ -27,8 +27,10 @@ public static partial class QwenServerApp
     };
 
     /// <summary>Creates the application. <paramref name="configureServices"/> runs last, so tests can replace the engine provider.</summary>
+    /// <exception cref="ArgumentException">An unknown command-line option, or a keyless server that would listen beyond loopback.</exception>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
+        ServerCommandLine.CheckOptions(args, SwitchMappings.Keys);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddCommandLine(args, SwitchMappings.ToDictionary(k => k.Key, k => k.Value));
         builder.Services.AddQwenHttpApi(builder.Configuration);
@@ -61,8 +63,12 @@ public static partial class QwenServerApp
         }
         var options = app.Services.GetRequiredService<IOptions<HttpApiOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Qwen.Server");
-        if (string.IsNullOrEmpty(options.ApiKey))
+        if (string.IsNullOrEmpty(options.ApiKey) && options.ApiKeys.Count == 0)
         {
+            // Keyless is for a developer's own machine: every URL it listens on must be loopback (Kestrel's default is).
+            var urls = (builder.Configuration["urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Concat(builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"]).OfType<string>());
+            ServerCommandLine.CheckKeylessListening(urls);
             LogLoopbackOnly(logger);
         }
         return app;

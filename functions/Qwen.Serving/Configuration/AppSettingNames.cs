@@ -31,6 +31,9 @@ public static class AppSettingNames
     // The service credential the API app presents to the worker (never the clients' key); the worker's own Qwen__Serving__ApiKey.
     public const string WorkerApiKey = "Qwen__Worker__ApiKey";
 
+    // Chat sessions and agent runs (Durable): days a finished instance is kept before the hourly purge.
+    public const string OrchestrationRetentionDays = "Qwen__Orchestrations__RetentionDays";
+
     // Identity-based storage connection used by the blob/queue triggers and the SDK clients.
     public const string StorageBlobServiceUri = "QwenStorage__blobServiceUri";
     public const string StorageQueueServiceUri = "QwenStorage__queueServiceUri";

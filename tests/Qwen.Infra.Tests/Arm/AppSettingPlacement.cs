@@ -36,6 +36,7 @@ public static class AppSettingPlacement
         [AppSettingNames.BatchContainerName] = AppHost.Both,
         [AppSettingNames.WorkerBaseUri] = AppHost.Api,
         [AppSettingNames.WorkerApiKey] = AppHost.Api,
+        [AppSettingNames.OrchestrationRetentionDays] = AppHost.Api,
         [AppSettingNames.StorageBlobServiceUri] = AppHost.Both,
         [AppSettingNames.StorageQueueServiceUri] = AppHost.Both,
         [AppSettingNames.StorageCredential] = AppHost.Both,
