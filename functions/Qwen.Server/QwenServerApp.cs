@@ -22,6 +22,7 @@ public static partial class QwenServerApp
         ["--max-queue"] = "Qwen:Engine:MaxQueueLength",
         ["--threads"] = "Qwen:Engine:IntraOpThreads",
         ["--max-context"] = "Qwen:Engine:MaxContext",
+        ["--kv-cache-bytes"] = "Qwen:Engine:KvCacheBudgetBytes",
         ["--worker"] = "Qwen:Worker:BaseUri",
         ["--worker-key"] = "Qwen:Worker:ApiKey",
         ["--data-dir"] = "Qwen:Batch:DataDirectory",
@@ -45,7 +46,8 @@ public static partial class QwenServerApp
         {
             builder.Services.AddSingleton<EngineMetrics>();
             builder.Services.AddSingleton<IGenerationEngineProvider>(sp => new GenerationEngineProvider(
-                ct => EngineLoader.LoadAsync(builder.Configuration, sp.GetRequiredService<EngineMetrics>(), ct),
+                ct => EngineLoader.LoadAsync(builder.Configuration, sp.GetRequiredService<EngineMetrics>(), ct,
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EngineLoader))),
                 EngineProviderServiceCollectionExtensions.Stopping(sp)));
             builder.Services.AddQwenEngineWarmup(stopHostOnFailure: true);
             // Batch API: files and batch state under --data-dir, an in-process queue that resumes unfinished batches at start.

@@ -17,6 +17,7 @@ public static class AppSettingNames
     public const string MaxBatchSize = "Qwen__Engine__MaxBatchSize";
     public const string MaxQueueLength = "Qwen__Engine__MaxQueueLength";
     public const string MaxContext = "Qwen__Engine__MaxContext";
+    public const string KvCacheBudgetBytes = "Qwen__Engine__KvCacheBudgetBytes";
 
     // API surface.
     public const string ApiKey = "Qwen__Serving__ApiKey";

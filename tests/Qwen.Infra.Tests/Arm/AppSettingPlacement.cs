@@ -28,6 +28,7 @@ public static class AppSettingPlacement
         [AppSettingNames.MaxBatchSize] = AppHost.Worker,
         [AppSettingNames.MaxQueueLength] = AppHost.Worker,
         [AppSettingNames.MaxContext] = AppHost.Worker,
+        [AppSettingNames.KvCacheBudgetBytes] = AppHost.Worker,
         [AppSettingNames.ApiKey] = AppHost.Both,
         [AppSettingNames.ServedModelName] = AppHost.Both,
         [AppSettingNames.MaxRequestBodyBytes] = AppHost.Both,
