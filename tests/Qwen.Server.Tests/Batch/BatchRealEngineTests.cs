@@ -11,28 +11,20 @@ public sealed class BatchRealEngineTests : IAsyncLifetime
 {
     private const string Key = "batch-key-0123456789abcdef0123456789";
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "qwen-batch-" + Guid.NewGuid().ToString("N"));
-    private WebApplication _app = null!;
+    private RealEngineServer _server = null!;
     private Uri _baseUri = null!;
     private string _model = null!;
 
     public async Task InitializeAsync()
     {
-        var package = await TinyPackage.GetAsync();
-        _app = QwenServerApp.Build(["--model", package, "--urls", "http://127.0.0.1:0", "--api-key", Key, "--data-dir", _dataDir,
-            "--max-batch-size", "4", "--threads", "1", "--Qwen:Batch:ChunkSize", "2", "--Qwen:Batch:MaxConcurrency", "3"]);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _baseUri = new Uri(address.TrimEnd('/') + "/");
-        using var client = new HttpClient { BaseAddress = _baseUri };
-        client.DefaultRequestHeaders.Authorization = new("Bearer", Key);
-        using var models = JsonDocument.Parse(await client.GetStringAsync("v1/models"));
-        _model = models.RootElement.GetProperty("data")[0].GetProperty("id").GetString()!;
+        _server = await RealEngineServer.StartAsync(["--data-dir", _dataDir,
+            "--max-batch-size", "4", "--threads", "1", "--Qwen:Batch:ChunkSize", "2", "--Qwen:Batch:MaxConcurrency", "3"], Key);
+        (_baseUri, _model) = (_server.BaseUri, _server.Model);
     }
 
     public async Task DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _server.DisposeAsync();
         Directory.Delete(_dataDir, recursive: true);
     }
 

@@ -18,29 +18,19 @@ public sealed class KvBudgetServerTests : IAsyncLifetime
     private const int Positions = 100;
 
     private readonly CapturingLoggerProvider _logs = new();
-    private WebApplication _app = null!;
+    private RealEngineServer _server = null!;
     private HttpClient _client = null!;
     private string _model = null!;
 
     public async Task InitializeAsync()
     {
-        var package = await TinyPackage.GetAsync();
         // Less than one row of the default context (4,096 positions): one row of 100 positions.
-        _app = QwenServerApp.Build(["--model", package, "--urls", "http://127.0.0.1:0", "--threads", "1", "--kv-cache-bytes", (Positions * BytesPerPosition).ToString(System.Globalization.CultureInfo.InvariantCulture)],
-            services => services.AddLogging(b => b.AddProvider(_logs)));
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _client = new HttpClient { BaseAddress = new Uri(address.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(120) };
-        using var models = JsonDocument.Parse(await _client.GetStringAsync("v1/models"));
-        _model = models.RootElement.GetProperty("data")[0].GetProperty("id").GetString()!;
+        _server = await RealEngineServer.StartAsync(["--threads", "1", "--kv-cache-bytes", (Positions * BytesPerPosition).ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            configureServices: services => services.AddLogging(b => b.AddProvider(_logs)));
+        (_client, _model) = (_server.Client, _server.Model);
     }
 
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _server.DisposeAsync();
 
     [Fact]
     public async Task Start_SmallKvBudget_LogsRowsTimesPositionsAndAdvertisesWhatARowHolds()

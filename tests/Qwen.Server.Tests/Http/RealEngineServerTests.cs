@@ -11,27 +11,17 @@ namespace Qwen.Server.Tests.Http;
 /// <summary>The standalone server exactly as <c>dotnet run -- --model</c> starts it, on a real tiny package (random weights) and the real engine.</summary>
 public sealed class RealEngineServerTests : IAsyncLifetime
 {
-    private WebApplication _app = null!;
+    private RealEngineServer _server = null!;
     private HttpClient _client = null!;
     private string _model = null!;
 
     public async Task InitializeAsync()
     {
-        var package = await TinyPackage.GetAsync();
-        _app = QwenServerApp.Build(["--model", package, "--urls", "http://127.0.0.1:0", "--max-batch-size", "4", "--max-queue", "16", "--threads", "1"]);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _client = new HttpClient { BaseAddress = new Uri(address.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(120) };
-        using var models = JsonDocument.Parse(await _client.GetStringAsync("v1/models"));
-        _model = models.RootElement.GetProperty("data")[0].GetProperty("id").GetString()!;
+        _server = await RealEngineServer.StartAsync(["--max-batch-size", "4", "--max-queue", "16", "--threads", "1"]);
+        (_client, _model) = (_server.Client, _server.Model);
     }
 
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _server.DisposeAsync();
 
     [Fact]
     public async Task ChatCompletion_Greedy_IsRepeatableAndCountsTokens()

@@ -18,28 +18,17 @@ public sealed class RequestFuzzTests(ITestOutputHelper output) : IAsyncLifetime
     private const string Key = "sk-fuzz-0123456789abcdef0123456789abcdef";
     private const int Cases = 2_400;
     private const int Seed = 20261206;
-    private WebApplication _app = null!;
+    private RealEngineServer _server = null!;
     private HttpClient _client = null!;
     private string _model = null!;
 
     public async Task InitializeAsync()
     {
-        var package = await TinyPackage.GetAsync();
-        _app = QwenServerApp.Build(["--model", package, "--urls", "http://127.0.0.1:0", "--api-key", Key, "--max-batch-size", "4", "--max-queue", "64", "--threads", "1"]);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _client = new HttpClient { BaseAddress = new Uri(address.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(120) };
-        _client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
-        using var models = JsonDocument.Parse(await _client.GetStringAsync("v1/models"));
-        _model = models.RootElement.GetProperty("data")[0].GetProperty("id").GetString()!;
+        _server = await RealEngineServer.StartAsync(["--max-batch-size", "4", "--max-queue", "64", "--threads", "1"], Key);
+        (_client, _model) = (_server.Client, _server.Model);
     }
 
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _server.DisposeAsync();
 
     private Dictionary<string, string[]> Seeds()
     {
