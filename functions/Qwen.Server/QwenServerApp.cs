@@ -18,6 +18,8 @@ public static partial class QwenServerApp
         ["--max-queue"] = "Qwen:Engine:MaxQueueLength",
         ["--threads"] = "Qwen:Engine:IntraOpThreads",
         ["--max-context"] = "Qwen:Engine:MaxContext",
+        ["--dynamic-ntk"] = "Qwen:Engine:DynamicNtk",
+        ["--logn"] = "Qwen:Engine:LognAttention",
     };
 
     /// <summary>Creates the application. <paramref name="configureServices"/> runs last, so tests can replace the engine provider.</summary>

@@ -4,6 +4,7 @@ using Microsoft.ML.OnnxRuntime;
 using Qwen.Inference.Packaging;
 using Qwen.Inference.Runtime;
 using Qwen.Inference.Sampling;
+using Qwen.Inference.Scoring;
 using Qwen.Inference.Tokenization;
 
 namespace Qwen.Inference.Generation;
@@ -18,9 +19,10 @@ namespace Qwen.Inference.Generation;
 /// With <see cref="QwenGeneratorOptions.ReusePromptPrefix"/> the KV entries of the previous request are kept, and a
 /// prompt that starts with the same tokens (and needs the same α) prefills only what is new.
 /// </remarks>
-public sealed class QwenGenerator : IGenerationEngine
+public sealed class QwenGenerator : IGenerationEngine, IPromptScorer
 {
     private readonly SequenceRunner _runner;
+    private readonly PromptScorer _scorer;
     private readonly QwenGeneratorOptions _options;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly int _vocabularySize;
@@ -38,6 +40,7 @@ public sealed class QwenGenerator : IGenerationEngine
         var tokenizerInfo = package.Manifest.Tokenizer;
         _vocabularySize = Math.Min(tokenizerInfo.SpecialStartId + tokenizerInfo.SpecialCount, package.Manifest.Architecture.VocabSize);
         _runner = new SequenceRunner(package, _options.Runtime);
+        _scorer = new PromptScorer(package.Manifest, _runner.Session, _runner.Allocator, _runner.ContextLength);
     }
 
     /// <summary>Opens, verifies and loads the package in <paramref name="packageDirectory"/> with its tokenizer.</summary>
@@ -45,7 +48,7 @@ public sealed class QwenGenerator : IGenerationEngine
     public static QwenGenerator Load(string packageDirectory, QwenGeneratorOptions? options = null)
     {
         options ??= new QwenGeneratorOptions();
-        var package = ModelPackage.Open(packageDirectory, options.Runtime.Verification);
+        var package = ModelPackage.Open(packageDirectory, options.Runtime.Verification).WithLongContext(options.Runtime);
         var tokenizer = QwenTokenizer.Load(package.TokenizerPath);
         return new QwenGenerator(package, tokenizer, options);
     }
@@ -71,6 +74,14 @@ public sealed class QwenGenerator : IGenerationEngine
     {
         GenerationRequestChecks.Validate(request, Manifest.Architecture.VocabSize, ContextLength);
         return GenerateCoreAsync(request, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Runs on the generator's session with its own KV cache, beside any generation.</remarks>
+    public Task<IReadOnlyList<PromptTokenScore>> ScorePromptAsync(IReadOnlyList<int> tokens, int topLogprobs, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _scorer.ScoreAsync(tokens, topLogprobs, cancellationToken);
     }
 
     /// <inheritdoc />

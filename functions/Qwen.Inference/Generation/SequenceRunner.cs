@@ -49,6 +49,12 @@ internal sealed class SequenceRunner : IDisposable
         }
     }
 
+    /// <summary>The session, shared with <see cref="Scoring.PromptScorer"/> (ONNX Runtime allows concurrent runs).</summary>
+    public InferenceSession Session => _session;
+
+    /// <summary>The allocator of the KV cache (the device's).</summary>
+    public OrtAllocator Allocator => _allocator;
+
     /// <summary>Longest sequence the KV cache holds.</summary>
     public int ContextLength { get; }
 

@@ -88,6 +88,9 @@ public sealed class OnnxBatchRunner : IBatchRunner
     /// <inheritdoc />
     public int VocabRows { get; }
 
+    /// <summary>The package's session, shared with <see cref="Scoring.PromptScorer"/> (ONNX Runtime allows concurrent runs).</summary>
+    internal InferenceSession Session => _session;
+
     /// <summary>Bytes of the KV buffers.</summary>
     public long KvBytes { get; }
 
