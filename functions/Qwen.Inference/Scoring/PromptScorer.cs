@@ -169,7 +169,11 @@ public sealed class PromptScorer
                 best.RemoveAt(best.Count - 1);
             }
         }
-        var top = best.Select(i => new TokenLogprob(i, (float)(row[i] - logSumExp))).ToArray();
+        var top = new TokenLogprob[best.Count];
+        for (var i = 0; i < top.Length; i++)
+        {
+            top[i] = new TokenLogprob(best[i], (float)(row[best[i]] - logSumExp));
+        }
         return new PromptTokenScore(id, row[id] - logSumExp, top);
     }
 }

@@ -767,14 +767,14 @@ public sealed partial class OpenAiHandlers(
     internal static void WriteLegacyLogprobs(Utf8JsonWriter w, QwenTokenizer tokenizer, IReadOnlyList<PromptTokenScore>? prompt,
         IReadOnlyList<GeneratedToken> tokens, int offset)
     {
-        var entries = new List<(int Id, double? Logprob, IReadOnlyList<TokenLogprob>? Top)>();
+        var entries = new List<(int Id, double? Logprob, IReadOnlyList<TokenLogprob>? Top, bool Generated)>();
         foreach (var p in prompt ?? [])
         {
-            entries.Add((p.Id, p.Logprob, p.Logprob is null ? null : p.TopLogprobs));
+            entries.Add((p.Id, p.Logprob, p.Logprob is null ? null : p.TopLogprobs, false));
         }
         foreach (var t in tokens)
         {
-            entries.Add((t.Id, t.Logprob, t.TopLogprobs));
+            entries.Add((t.Id, t.Logprob, t.TopLogprobs, true));
         }
         var textOffset = prompt is null ? offset : 0;
         w.WriteStartObject("logprobs");
@@ -789,7 +789,14 @@ public sealed partial class OpenAiHandlers(
         {
             if (e.Logprob is { } lp)
             {
-                w.WriteNumberValue(double.IsFinite(lp) ? lp : -9999.0);
+                if (e.Generated)
+                {
+                    w.WriteNumberValue(float.IsFinite((float)lp) ? (float)lp : -9999f); // the sampler's float32 value, written as before
+                }
+                else
+                {
+                    w.WriteNumberValue(double.IsFinite(lp) ? lp : -9999.0);
+                }
             }
             else
             {
