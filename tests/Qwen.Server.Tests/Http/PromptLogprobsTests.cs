@@ -69,11 +69,14 @@ public sealed class PromptLogprobsTests : IAsyncLifetime
             // The best alternative is the reference's arg-max with its log-probability.
             var best = ReferenceModel.ArgMax(logits[t - 1]);
             Assert.Equal(Qwen.Testing.Reference.ReferenceSequence.LogSoftmaxAt(logits[t - 1], best), alternatives[0].Value.GetDouble(), 4);
-            greedyAgree += tokenLogprobs[t].GetDouble() >= alternatives[0].Value.GetDouble() - 1e-6 ? 1 : 0;
+            // lm-evaluation-harness's is_greedy (token log-prob equals the best alternative's) matches the reference's arg-max.
+            var isGreedy = tokenLogprobs[t].GetDouble() >= alternatives[0].Value.GetDouble() - 1e-5;
+            Assert.Equal(best == prompt[t], isGreedy);
+            greedyAgree += isGreedy ? 1 : 0;
         }
         Assert.True(worst <= 1e-4, $"largest |log-prob − reference| = {worst:E2}");
-        // Trained weights: the held-out text is often the greedy choice (lm-eval's is_greedy), and not always.
-        Assert.InRange(greedyAgree, 20, PromptLength - 2);
+        // Trained weights: some held-out tokens are the greedy choice, not all.
+        Assert.InRange(greedyAgree, 1, PromptLength - 2);
     }
 
     [Fact]
@@ -104,7 +107,7 @@ public sealed class PromptLogprobsTests : IAsyncLifetime
     }
 
     private static string Body(int[] prompt, int maxTokens, int logprobs) =>
-        $"{{\"prompt\":[{string.Join(',', prompt)}],\"max_tokens\":{maxTokens},\"echo\":true,\"logprobs\":{logprobs},\"temperature\":0}}";
+        $"{{\"model\":\"qwen-tiny-py\",\"prompt\":[{string.Join(',', prompt)}],\"max_tokens\":{maxTokens},\"echo\":true,\"logprobs\":{logprobs},\"temperature\":0}}";
 
     private async Task<JsonDocument> PostAsync(string body)
     {

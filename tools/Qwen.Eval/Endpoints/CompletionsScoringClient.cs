@@ -11,10 +11,12 @@ namespace Qwen.Eval.Endpoints;
 /// </summary>
 /// <remarks>
 /// The official OpenAI .NET client has no legacy completions API, so this one posts JSON with <see cref="HttpClient"/>.
-/// Thread-safe (one shared <see cref="HttpClient"/>).
+/// Without a model id it sends the first one GET /models lists. Thread-safe for concurrent calls after the first.
 /// </remarks>
 public sealed class CompletionsScoringClient(HttpClient http, Uri baseUri, string? apiKey = null, string? model = null)
 {
+    private string? _model = model;
+
     /// <summary>The endpoint's base URL (ending in /v1/).</summary>
     public Uri BaseUri { get; } = baseUri;
 
@@ -32,25 +34,12 @@ public sealed class CompletionsScoringClient(HttpClient http, Uri baseUri, strin
             ["logprobs"] = 0,
             ["temperature"] = 0,
         };
-        if (model is not null)
-        {
-            body["model"] = model;
-        }
+        body["model"] = _model ??= await FirstModelAsync(cancellationToken).ConfigureAwait(false);
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(BaseUri, "completions"))
         {
             Content = JsonContent.Create(body),
         };
-        if (!string.IsNullOrEmpty(apiKey))
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
-        }
-        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new HttpRequestException($"{request.RequestUri} answered {(int)response.StatusCode}: {text}", null, response.StatusCode);
-        }
-        using var document = JsonDocument.Parse(text);
+        using var document = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         var logprobs = document.RootElement.GetProperty("choices")[0].GetProperty("logprobs").GetProperty("token_logprobs");
         if (logprobs.GetArrayLength() != tokens.Count)
         {
@@ -67,5 +56,31 @@ public sealed class CompletionsScoringClient(HttpClient http, Uri baseUri, strin
             i++;
         }
         return result;
+    }
+
+    /// <summary>The first model id of GET /models (OpenAI-compatible servers list what they serve).</summary>
+    private async Task<string> FirstModelAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(BaseUri, "models"));
+        using var document = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var data = document.RootElement.GetProperty("data");
+        return data.GetArrayLength() > 0
+            ? data[0].GetProperty("id").GetString()!
+            : throw new InvalidDataException($"{request.RequestUri} lists no model; pass --model.");
+    }
+
+    private async Task<JsonDocument> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"{request.RequestUri} answered {(int)response.StatusCode}: {text}", null, response.StatusCode);
+        }
+        return JsonDocument.Parse(text);
     }
 }
