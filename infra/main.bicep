@@ -1,6 +1,8 @@
-// Qwen Functions on Azure: a GPU worker (Functions on Container Apps, serverless GPU) serving the model from
-// Blob, and an API / orchestration app (Flex Consumption) for HTTP and Durable orchestrations. Every
-// connection uses managed identities; the only secret (the API key) lives in Key Vault. See docs/deploy.md.
+// Qwen Functions on Azure: an API / orchestration app (Flex Consumption), the one public endpoint, which checks
+// the client's key and forwards inference to a GPU worker (Functions on Container Apps, serverless GPU) in an
+// internal Container Apps environment. Both apps sit in one VNet; storage and Key Vault are reachable only through
+// private endpoints. Every connection uses managed identities; the two secrets (the clients' API key and the
+// worker's service credential) live in Key Vault. See docs/deploy.md.
 targetScope = 'subscription'
 
 @description('azd environment name; names the resource group and seeds resource names.')
@@ -62,6 +64,11 @@ param maxRequestBodyBytes int = 1048576
 @minLength(32)
 param qwenApiKey string
 
+@description('The service credential the API app presents to the GPU worker (the worker accepts nothing else). Stored in Key Vault only.')
+@secure()
+@minLength(32)
+param qwenWorkerKey string
+
 @description('Name of the queue-triggered batch function, disabled on the API app (the worker runs it).')
 param batchFunctionName string = 'BatchGenerate'
 
@@ -96,6 +103,8 @@ var abbreviations = {
   containerApp: 'ca-'
   functionApp: 'func-'
   appServicePlan: 'plan-'
+  virtualNetwork: 'vnet-'
+  privateEndpoint: 'pe-'
 }
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -109,6 +118,7 @@ var batchQueueName = 'batch-work'
 var batchPoisonQueueName = '${batchQueueName}-poison'
 var apiDeploymentContainerName = 'app-package-api'
 var apiKeySecretName = 'qwen-api-key'
+var workerKeySecretName = 'qwen-worker-key'
 var gpuProfileName = 'gpu'
 
 // Resource names are fixed here (not taken from module outputs) so every module gets values known before
@@ -126,6 +136,7 @@ var names = {
   worker: '${abbreviations.containerApp}worker-${resourceToken}'
   api: '${abbreviations.functionApp}api-${resourceToken}'
   apiPlan: '${abbreviations.appServicePlan}api-${resourceToken}'
+  virtualNetwork: '${abbreviations.virtualNetwork}${resourceToken}'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
@@ -205,6 +216,143 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     apiKeySecretName: apiKeySecretName
     apiKey: qwenApiKey
+    workerKeySecretName: workerKeySecretName
+    workerKey: qwenWorkerKey
+  }
+}
+
+module network 'app/network.bicep' = {
+  name: 'network'
+  scope: rg
+  params: {
+    name: names.virtualNetwork
+    location: location
+    tags: tags
+  }
+}
+
+// Private DNS: storage and Key Vault host names resolve to their private endpoints inside the VNet.
+module blobZone 'app/private-dns-zone.bicep' = {
+  name: 'dns-blob'
+  scope: rg
+  params: {
+    name: 'privatelink.blob.${environment().suffixes.storage}'
+    tags: tags
+    vnetId: network.outputs.id
+  }
+}
+
+module queueZone 'app/private-dns-zone.bicep' = {
+  name: 'dns-queue'
+  scope: rg
+  params: {
+    name: 'privatelink.queue.${environment().suffixes.storage}'
+    tags: tags
+    vnetId: network.outputs.id
+  }
+}
+
+module tableZone 'app/private-dns-zone.bicep' = {
+  name: 'dns-table'
+  scope: rg
+  params: {
+    name: 'privatelink.table.${environment().suffixes.storage}'
+    tags: tags
+    vnetId: network.outputs.id
+  }
+}
+
+module vaultZone 'app/private-dns-zone.bicep' = {
+  name: 'dns-vault'
+  scope: rg
+  params: {
+    name: 'privatelink.vaultcore.azure.net'
+    tags: tags
+    vnetId: network.outputs.id
+  }
+}
+
+module peDataBlob 'app/private-endpoint.bicep' = {
+  name: 'pe-data-blob'
+  scope: rg
+  params: {
+    name: '${abbreviations.privateEndpoint}data-blob-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    targetId: dataStorage.outputs.id
+    groupId: 'blob'
+    privateDnsZoneId: blobZone.outputs.id
+  }
+}
+
+module peDataQueue 'app/private-endpoint.bicep' = {
+  name: 'pe-data-queue'
+  scope: rg
+  params: {
+    name: '${abbreviations.privateEndpoint}data-queue-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    targetId: dataStorage.outputs.id
+    groupId: 'queue'
+    privateDnsZoneId: queueZone.outputs.id
+  }
+}
+
+module peHostBlob 'app/private-endpoint.bicep' = {
+  name: 'pe-host-blob'
+  scope: rg
+  params: {
+    name: '${abbreviations.privateEndpoint}host-blob-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    targetId: hostStorage.outputs.id
+    groupId: 'blob'
+    privateDnsZoneId: blobZone.outputs.id
+  }
+}
+
+module peHostQueue 'app/private-endpoint.bicep' = {
+  name: 'pe-host-queue'
+  scope: rg
+  params: {
+    name: '${abbreviations.privateEndpoint}host-queue-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    targetId: hostStorage.outputs.id
+    groupId: 'queue'
+    privateDnsZoneId: queueZone.outputs.id
+  }
+}
+
+module peHostTable 'app/private-endpoint.bicep' = {
+  name: 'pe-host-table'
+  scope: rg
+  params: {
+    name: '${abbreviations.privateEndpoint}host-table-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    targetId: hostStorage.outputs.id
+    groupId: 'table'
+    privateDnsZoneId: tableZone.outputs.id
+  }
+}
+
+module peVault 'app/private-endpoint.bicep' = {
+  name: 'pe-vault'
+  scope: rg
+  params: {
+    name: '${abbreviations.privateEndpoint}vault-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    targetId: keyVault.outputs.id
+    groupId: 'vault'
+    privateDnsZoneId: vaultZone.outputs.id
   }
 }
 
@@ -238,6 +386,7 @@ module rbac 'app/rbac.bicep' = {
     batchPoisonQueueName: batchPoisonQueueName
     keyVaultName: names.keyVault
     apiKeySecretName: apiKeySecretName
+    workerKeySecretName: workerKeySecretName
     registryName: names.registry
     applicationInsightsName: names.applicationInsights
     workerIdentityName: names.workerIdentity
@@ -259,15 +408,35 @@ module containerAppsEnvironment 'app/container-apps-env.bicep' = {
     gpuProfileType: gpuProfileType
     gpuProfileName: gpuProfileName
     logAnalyticsId: monitoring.outputs.logAnalyticsId
+    infrastructureSubnetId: network.outputs.containerAppsSubnetId
+  }
+}
+
+// The internal environment's domain resolves, inside the VNet only, to the environment's private IP.
+module containerAppsZone 'app/private-dns-zone.bicep' = {
+  name: 'dns-container-apps'
+  scope: rg
+  params: {
+    name: containerAppsEnvironment.outputs.defaultDomain
+    tags: tags
+    vnetId: network.outputs.id
+    recordAddress: containerAppsEnvironment.outputs.staticIp
   }
 }
 
 module worker 'app/worker.bicep' = {
   name: 'worker'
   scope: rg
-  // The image pull (AcrPull) and the Key Vault secret reference are resolved when the revision starts.
+  // The image pull (AcrPull) and the Key Vault secret reference are resolved when the revision starts, over the
+  // private endpoints.
   dependsOn: [
     rbac
+    peDataBlob
+    peDataQueue
+    peHostBlob
+    peHostQueue
+    peHostTable
+    peVault
   ]
   params: {
     name: names.worker
@@ -282,7 +451,7 @@ module worker 'app/worker.bicep' = {
     identityId: workerIdentity.outputs.id
     identityClientId: workerIdentity.outputs.clientId
     registryServer: registry.outputs.loginServer
-    apiKeyUri: keyVault.outputs.apiKeyUri
+    serviceKeyUri: keyVault.outputs.workerKeyUri
     applicationInsightsName: names.applicationInsights
     hostStorageName: names.hostStorage
     dataBlobEndpoint: dataStorage.outputs.blobEndpoint
@@ -307,6 +476,13 @@ module api 'app/api.bicep' = {
   scope: rg
   dependsOn: [
     rbac
+    containerAppsZone
+    peDataBlob
+    peDataQueue
+    peHostBlob
+    peHostQueue
+    peHostTable
+    peVault
   ]
   params: {
     name: names.api
@@ -316,6 +492,8 @@ module api 'app/api.bicep' = {
     identityId: apiIdentity.outputs.id
     identityClientId: apiIdentity.outputs.clientId
     apiKeyUri: keyVault.outputs.apiKeyUri
+    workerKeyUri: keyVault.outputs.workerKeyUri
+    virtualNetworkSubnetId: network.outputs.apiSubnetId
     applicationInsightsName: names.applicationInsights
     hostStorageName: names.hostStorage
     hostBlobEndpoint: hostStorage.outputs.blobEndpoint
@@ -355,8 +533,8 @@ output QWEN_MODELS_CONTAINER_URI string = '${dataStorage.outputs.blobEndpoint}${
 @description('Key Vault holding the API key (read it with az keyvault secret show, given the rights).')
 output QWEN_KEY_VAULT_NAME string = keyVault.outputs.name
 
-@description('GPU worker base URI.')
+@description('GPU worker base URI (resolves inside the VNet only; clients call QWEN_API_URI).')
 output QWEN_WORKER_URI string = worker.outputs.uri
 
-@description('API / orchestration app base URI.')
+@description('API / orchestration app base URI: the one URL clients call.')
 output QWEN_API_URI string = api.outputs.uri

@@ -1,10 +1,8 @@
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
-using Qwen.Functions.Http;
-using Qwen.Functions.Orchestrations;
+using Qwen.Functions;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
-builder.Services.AddQwenFlow(builder.Configuration);
-builder.Services.AddQwenHttpFunctions(builder.Configuration);
+builder.Services.AddQwenFunctionsApp(builder.Configuration);
 builder.Build().Run();

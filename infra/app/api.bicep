@@ -1,6 +1,8 @@
 // The API / orchestration app: the same Qwen.Functions build on Flex Consumption (CPU). It serves the HTTP
 // API, runs the Durable orchestrations (chat sessions, ReAct tool loops) on the Azure Storage provider in
-// the host storage account, enqueues batch work, and forwards generation to the GPU worker.
+// the host storage account, enqueues batch work, and forwards the OpenAI routes to the GPU worker (checking the
+// client's key first and presenting the service credential to the worker). VNet-integrated: its calls to the
+// internal worker, storage and Key Vault go through the VNet; it is the only public endpoint.
 // No FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION settings: Flex Consumption takes the runtime
 // from functionAppConfig and rejects those settings.
 
@@ -24,6 +26,12 @@ param identityClientId string
 
 @description('Versionless Key Vault URI of the API key secret.')
 param apiKeyUri string
+
+@description('Versionless Key Vault URI of the worker\'s service credential secret.')
+param workerKeyUri string
+
+@description('Subnet (delegated to Microsoft.App/environments) the app integrates with.')
+param virtualNetworkSubnetId string
 
 @description('Application Insights component name (same resource group).')
 param applicationInsightsName string
@@ -117,6 +125,7 @@ resource api 'Microsoft.Web/sites@2024-11-01' = {
     httpsOnly: true
     clientCertEnabled: false
     keyVaultReferenceIdentity: identityId
+    virtualNetworkSubnetId: virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -139,6 +148,7 @@ resource api 'Microsoft.Web/sites@2024-11-01' = {
         { name: 'Qwen__Batch__QueueName', value: batchQueueName }
         { name: 'Qwen__Batch__ContainerName', value: batchContainerName }
         { name: 'Qwen__Worker__BaseUri', value: workerBaseUri }
+        { name: 'Qwen__Worker__ApiKey', value: '@Microsoft.KeyVault(SecretUri=${workerKeyUri})' }
         // The batch queue triggers belong to the GPU worker (it holds the model); this app only enqueues.
         { name: 'AzureWebJobs.${batchFunctionName}.Disabled', value: 'true' }
         { name: 'AzureWebJobs.${batchPoisonFunctionName}.Disabled', value: 'true' }

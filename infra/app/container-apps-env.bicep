@@ -1,5 +1,7 @@
 // Container Apps environment with the default Consumption profile plus one serverless GPU profile for the
-// worker. Logs go through Azure Monitor diagnostic settings rather than the 'log-analytics' destination,
+// worker. Internal: the environment sits in the VNet's infrastructure subnet with no public inbound IP, so its
+// apps are reachable only from the VNet (the API app, VNet-integrated) through the private DNS zone main.bicep
+// creates for the environment's domain. Logs go through Azure Monitor diagnostic settings rather than the 'log-analytics' destination,
 // which would need the workspace's shared key in the template.
 
 @description('Environment name.')
@@ -24,6 +26,9 @@ param gpuProfileName string
 @description('Log Analytics workspace resource ID for the environment\'s console and system logs.')
 param logAnalyticsId string
 
+@description('Infrastructure subnet (delegated to Microsoft.App/environments) the environment is placed in.')
+param infrastructureSubnetId string
+
 resource environment 'Microsoft.App/managedEnvironments@2025-07-01' = {
   name: name
   location: location
@@ -33,6 +38,10 @@ resource environment 'Microsoft.App/managedEnvironments@2025-07-01' = {
       destination: 'azure-monitor'
     }
     zoneRedundant: false
+    vnetConfiguration: {
+      internal: true
+      infrastructureSubnetId: infrastructureSubnetId
+    }
     workloadProfiles: [
       {
         name: 'Consumption'
@@ -63,5 +72,8 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
 @description('Environment resource ID.')
 output id string = environment.id
 
-@description('Environment default domain.')
+@description('Environment default domain (the private DNS zone\'s name).')
 output defaultDomain string = environment.properties.defaultDomain
+
+@description('Private IP of the environment\'s internal load balancer (the DNS zone\'s A records).')
+output staticIp string = environment.properties.staticIp

@@ -1,7 +1,9 @@
 // Every role assignment, each scoped to the narrowest resource the app touches:
 //   worker: reads model packages, reads/writes batch files, consumes the batch queue and its poison queue,
-//           pulls its image, reads the API key secret, publishes telemetry, runs its Functions host.
-//   api:    reads/writes batch files, sends to the batch queue, reads the API key secret, publishes
+//           pulls its image, reads its service credential secret (not the clients' API key), publishes
+//           telemetry, runs its Functions host.
+//   api:    reads/writes batch files, sends to the batch queue, reads the API key and the worker's service
+//           credential secrets, publishes
 //           telemetry, runs its Functions host and the Durable task hub.
 //   deployer (optional, the azd user): uploads model packages and inspects batch files.
 // The hosts' account-wide roles are on the host storage account only, which holds no model or batch data.
@@ -27,8 +29,11 @@ param batchPoisonQueueName string
 @description('Key Vault holding the API key.')
 param keyVaultName string
 
-@description('Name of the API key secret.')
+@description('Name of the API key secret (clients\' key; the API app only).')
 param apiKeySecretName string
+
+@description('Name of the worker\'s service credential secret (the worker and the API app).')
+param workerKeySecretName string
 
 @description('Container registry the worker pulls from.')
 param registryName string
@@ -109,6 +114,10 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
   resource apiKeySecret 'secrets' existing = {
     name: apiKeySecretName
   }
+
+  resource workerKeySecret 'secrets' existing = {
+    name: workerKeySecretName
+  }
 }
 
 resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' existing = {
@@ -180,9 +189,10 @@ resource workerAcrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource workerApiKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault::apiKeySecret.id, workerIdentityName, roles.keyVaultSecretsUser)
-  scope: vault::apiKeySecret
+// The worker reads only its service credential: it never sees the key clients use.
+resource workerKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault::workerKeySecret.id, workerIdentityName, roles.keyVaultSecretsUser)
+  scope: vault::workerKeySecret
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
     principalId: workerPrincipalId
@@ -272,6 +282,16 @@ resource apiBatchQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 resource apiApiKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault::apiKeySecret.id, apiIdentityName, roles.keyVaultSecretsUser)
   scope: vault::apiKeySecret
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: apiPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource apiWorkerKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault::workerKeySecret.id, apiIdentityName, roles.keyVaultSecretsUser)
+  scope: vault::workerKeySecret
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
     principalId: apiPrincipalId

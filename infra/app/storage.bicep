@@ -1,5 +1,6 @@
-// A StorageV2 account locked to Entra ID: no public blob access, no shared keys (so no connection string
-// or account key exists to leak), HTTPS only, TLS 1.2. Used twice by main.bicep: once for data (model
+// A StorageV2 account locked to Entra ID and to the VNet: no public network access (main.bicep adds private
+// endpoints), no public blob access, no shared keys (so no connection string or account key exists to leak),
+// HTTPS only, TLS 1.2. Used twice by main.bicep: once for data (model
 // packages, batch files, batch queues) and once for the Functions hosts (AzureWebJobsStorage, the Durable
 // task hub, the Flex Consumption deployment package), so the hosts' account-wide roles never reach the data.
 
@@ -43,10 +44,10 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
     }
   }
 }
@@ -86,6 +87,9 @@ resource storageQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2
 
 @description('Storage account name.')
 output name string = account.name
+
+@description('Storage account resource ID (private endpoint target).')
+output id string = account.id
 
 @description('Blob service endpoint, ending in a slash.')
 output blobEndpoint string = account.properties.primaryEndpoints.blob

@@ -1,7 +1,9 @@
 // The GPU worker: the Qwen.Functions image (built with -p:QwenOrtBuild=cuda) as a Functions-kind container
 // app on a serverless GPU workload profile. It downloads the model package from Blob into a local cache,
 // serves the OpenAI-compatible endpoints with the CUDA execution provider and runs the batch queue trigger.
-// Every connection is identity-based (its own user-assigned identity); the API key comes from Key Vault.
+// Every connection is identity-based (its own user-assigned identity). It accepts only the service credential
+// (a Key Vault secret the API app also reads), never the clients' API key. The model loads when the host starts;
+// the probes keep the replica out of rotation until /ready answers 200.
 
 @description('Container app name.')
 param name string
@@ -45,8 +47,8 @@ param identityClientId string
 @description('Registry login server the image is pulled from with the worker identity.')
 param registryServer string
 
-@description('Versionless Key Vault URI of the API key secret.')
-param apiKeyUri string
+@description('Versionless Key Vault URI of the service credential secret (the only key this app accepts).')
+param serviceKeyUri string
 
 @description('Application Insights component name (same resource group).')
 param applicationInsightsName string
@@ -118,7 +120,7 @@ var profiles = {
   }
 }
 var profile = profiles[gpuProfileType]
-var apiKeySecretRef = 'qwen-api-key'
+var serviceKeySecretRef = 'qwen-worker-key'
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -140,6 +142,8 @@ resource worker 'Microsoft.App/containerApps@2025-07-01' = {
     workloadProfileName: workloadProfileName
     configuration: {
       activeRevisionsMode: 'Single'
+      // In an internal environment 'external: true' means reachable from the VNet (the API app), not from the internet;
+      // 'false' would limit it to apps of this environment and hide it from the API app.
       ingress: {
         external: true
         targetPort: 80
@@ -154,8 +158,8 @@ resource worker 'Microsoft.App/containerApps@2025-07-01' = {
       ]
       secrets: [
         {
-          name: apiKeySecretRef
-          keyVaultUrl: apiKeyUri
+          name: serviceKeySecretRef
+          keyVaultUrl: serviceKeyUri
           identity: identityId
         }
       ]
@@ -169,6 +173,42 @@ resource worker 'Microsoft.App/containerApps@2025-07-01' = {
             cpu: profile.cpu
             memory: profile.memory
           }
+          // Startup: the Functions host listens (/health) within 5 minutes. Readiness: /ready is 503 until the model
+          // is downloaded and loaded (minutes on a cold replica), so ingress sends no request to a replica before that.
+          probes: [
+            {
+              type: 'Startup'
+              httpGet: {
+                path: '/health'
+                port: 80
+              }
+              initialDelaySeconds: 5
+              periodSeconds: 30
+              timeoutSeconds: 5
+              failureThreshold: 10
+            }
+            {
+              type: 'Readiness'
+              httpGet: {
+                path: '/ready'
+                port: 80
+              }
+              periodSeconds: 10
+              timeoutSeconds: 5
+              failureThreshold: 3
+              successThreshold: 1
+            }
+            {
+              type: 'Liveness'
+              httpGet: {
+                path: '/health'
+                port: 80
+              }
+              periodSeconds: 30
+              timeoutSeconds: 5
+              failureThreshold: 3
+            }
+          ]
           volumeMounts: [
             {
               volumeName: 'model-cache'
@@ -206,7 +246,7 @@ resource worker 'Microsoft.App/containerApps@2025-07-01' = {
             }
             { name: 'Qwen__Engine__MaxQueueLength', value: string(maxQueueLength > 0 ? maxQueueLength : 64) }
             { name: 'Qwen__Engine__MaxContext', value: string(maxContext > 0 ? maxContext : profile.maxContext) }
-            { name: 'Qwen__Serving__ApiKey', secretRef: apiKeySecretRef }
+            { name: 'Qwen__Serving__ApiKey', secretRef: serviceKeySecretRef }
             { name: 'Qwen__Serving__ModelName', value: servedModelName }
             { name: 'Qwen__Serving__MaxRequestBodyBytes', value: string(maxRequestBodyBytes) }
             { name: 'Qwen__Batch__QueueName', value: batchQueueName }
@@ -231,5 +271,5 @@ resource worker 'Microsoft.App/containerApps@2025-07-01' = {
 @description('Worker app name.')
 output name string = worker.name
 
-@description('Worker base URI (HTTPS ingress), for the API app\'s Qwen__Worker__BaseUri.')
+@description('Worker base URI (HTTPS ingress, resolvable inside the VNet only), for the API app\'s Qwen__Worker__BaseUri.')
 output uri string = 'https://${worker.properties.configuration.ingress.fqdn}'

@@ -7,6 +7,8 @@ app.Configure(config =>
 {
     config.SetApplicationName("model-prep");
     config.PropagateExceptions();
+    // Strict: an unknown option (a typo such as --dtyp) is an error naming it, never silently ignored.
+    config.UseStrictParsing();
     config.AddCommand<ConvertCommand>("convert")
         .WithDescription("Convert a Hugging Face Qwen-7B checkpoint (QWenLMHeadModel) into a verified ONNX model package.");
     config.AddCommand<TokenizerCommand>("tokenizer")

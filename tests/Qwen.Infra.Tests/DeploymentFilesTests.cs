@@ -25,7 +25,7 @@ public sealed partial class DeploymentFilesTests(InfraFixture infra)
     {
         var file = (JsonObject)JsonNode.Parse(Read("infra/main.parameters.json"))!["parameters"]!;
         var required = ((JsonObject)infra.MainTemplate["parameters"]!).Where(p => p.Value!["defaultValue"] is null).Select(p => p.Key).ToArray();
-        Assert.Equal(["environmentName", "location", "qwenApiKey"], required.Order());
+        Assert.Equal(["environmentName", "location", "qwenApiKey", "qwenWorkerKey"], required.Order());
         Assert.All(required, name => Assert.True(file.ContainsKey(name), $"main.parameters.json does not supply required parameter '{name}'."));
     }
 

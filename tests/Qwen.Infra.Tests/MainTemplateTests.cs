@@ -75,6 +75,24 @@ public sealed class MainTemplateTests(InfraFixture infra)
     public void AppSettings_ApiKey_ComesFromKeyVault() => TemplateAssertions.ApiKeyComesFromKeyVault(Template);
 
     [Fact]
+    public void ContainerAppsEnvironment_Compiled_IsInternalInTheVnet() => NetworkAssertions.ContainerAppsEnvironmentIsInternal(Template);
+
+    [Fact]
+    public void ContainerAppsEnvironment_Domain_HasPrivateDnsZoneLinkedToVnet() => NetworkAssertions.EnvironmentDomainHasPrivateDnsZone(Template);
+
+    [Fact]
+    public void ApiApp_Compiled_IsVnetIntegratedInTheSameVnet() => NetworkAssertions.ApiAppIsInTheVnet(Template);
+
+    [Fact]
+    public void StorageAndKeyVault_Compiled_PrivateEndpointsOnlyAndPurgeProtection() => NetworkAssertions.StorageAndVaultArePrivate(Template);
+
+    [Fact]
+    public void Worker_Compiled_ProbesWaitForTheModel() => NetworkAssertions.WorkerProbesWaitForTheModel(Template);
+
+    [Fact]
+    public void Worker_Compiled_AcceptsOnlyTheServiceCredential() => NetworkAssertions.WorkerAcceptsOnlyTheServiceCredential(Template);
+
+    [Fact]
     public void ApiApp_Compiled_IsFlexConsumption() => TemplateAssertions.ApiAppIsFlexConsumption(Template);
 
     [Fact]

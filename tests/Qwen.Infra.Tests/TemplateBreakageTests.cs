@@ -66,7 +66,7 @@ public sealed class TemplateBreakageTests(InfraFixture infra)
             t => ((JsonObject)ApiSettings(t).Single(e => (string?)e!["name"] == AppSettingNames.ApiKey)!)["value"] = "sk-0123456789abcdef0123456789abcdef",
             TemplateAssertions.ApiKeyComesFromKeyVault),
         ["worker secret inlined"] = (
-            t => WorkerSecrets(t)[0]!["value"] = "[parameters('apiKeyUri')]",
+            t => WorkerSecrets(t)[0]!["value"] = "[parameters('serviceKeyUri')]",
             TemplateAssertions.ApiKeyComesFromKeyVault),
         ["storage connection string setting"] = (
             t => ApiSettings(t).Add(new JsonObject { ["name"] = "AzureWebJobsStorage", ["value"] = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=y" }),
@@ -83,6 +83,38 @@ public sealed class TemplateBreakageTests(InfraFixture infra)
         ["worker on the CPU consumption profile"] = (
             t => WorkerApp(t)["properties"]!["workloadProfileName"] = "Consumption",
             t => TemplateAssertions.WorkerRunsOnServerlessGpu(t, "Consumption-GPU-NC8as-T4", 0, 1)),
+        ["Container Apps environment public"] = (
+            t => Resource(Module(t, "container-apps-env"), "Microsoft.App/managedEnvironments")["properties"]!["vnetConfiguration"]!["internal"] = false,
+            NetworkAssertions.ContainerAppsEnvironmentIsInternal),
+        ["worker ingress limited to the environment"] = (
+            t => WorkerApp(t)["properties"]!["configuration"]!["ingress"]!["external"] = false,
+            NetworkAssertions.ContainerAppsEnvironmentIsInternal),
+        ["environment DNS zone not linked"] = (
+            t => RemoveWhere(ResourceList(Module(t, "dns-container-apps")), r => (string?)r["type"] == "Microsoft.Network/privateDnsZones/virtualNetworkLinks"),
+            NetworkAssertions.EnvironmentDomainHasPrivateDnsZone),
+        ["API app not VNet-integrated"] = (
+            t => ((JsonObject)Resource(Module(t, "api"), "Microsoft.Web/sites")["properties"]!).Remove("virtualNetworkSubnetId"),
+            NetworkAssertions.ApiAppIsInTheVnet),
+        ["storage public network access on"] = (
+            t => StorageAccount(t)["properties"]!["publicNetworkAccess"] = "Enabled",
+            NetworkAssertions.StorageAndVaultArePrivate),
+        ["Key Vault public network access on"] = (
+            t => Resource(Module(t, "keyvault"), "Microsoft.KeyVault/vaults")["properties"]!["publicNetworkAccess"] = "Enabled",
+            NetworkAssertions.StorageAndVaultArePrivate),
+        ["Key Vault purge protection off"] = (
+            t => Resource(Module(t, "keyvault"), "Microsoft.KeyVault/vaults")["properties"]!["enablePurgeProtection"] = false,
+            NetworkAssertions.StorageAndVaultArePrivate),
+        ["worker readiness probe removed"] = (
+            t => RemoveWhere((JsonArray)WorkerApp(t)["properties"]!["template"]!["containers"]![0]!["probes"]!, p => (string?)p["type"] == "Readiness"),
+            NetworkAssertions.WorkerProbesWaitForTheModel),
+        ["worker reads the clients' key"] = (
+            t =>
+            {
+                // main.bicep hands the worker the clients' key secret instead of the service credential.
+                var binding = ModuleCall(t, "worker")["properties"]!["parameters"]!["serviceKeyUri"]!;
+                binding["value"] = ((string)binding["value"]!).Replace("workerKeyUri", "apiKeyUri", StringComparison.Ordinal);
+            },
+            NetworkAssertions.WorkerAcceptsOnlyTheServiceCredential),
     };
 
     /// <summary>The breakage case names.</summary>
@@ -108,6 +140,9 @@ public sealed class TemplateBreakageTests(InfraFixture infra)
         Assert.ThrowsAny<XunitException>(() => check(new QwenTemplate(infra.Deploy(damaged))));
     }
 
+    private static JsonObject ModuleCall(JsonObject main, string name) =>
+        Resources(main).Single(r => (string?)r["type"] == "Microsoft.Resources/deployments" && (string?)r["name"] == name);
+
     private static JsonObject Module(JsonObject main, string name) =>
         (JsonObject)Resources(main)
             .Single(r => (string?)r["type"] == "Microsoft.Resources/deployments" && (string?)r["name"] == name)["properties"]!["template"]!;
@@ -122,6 +157,22 @@ public sealed class TemplateBreakageTests(InfraFixture infra)
         JsonObject symbolic => symbolic.Select(p => p.Value).OfType<JsonObject>(),
         _ => [],
     };
+
+    // Resources in the array form (a removable list); Bicep's symbolic-name form is removed by key.
+    private static JsonArray ResourceList(JsonObject template) => template["resources"] switch
+    {
+        JsonArray array => array,
+        JsonObject symbolic => SymbolicAsList(template, symbolic),
+        _ => throw new InvalidOperationException("template has no resources"),
+    };
+
+    private static JsonArray SymbolicAsList(JsonObject template, JsonObject symbolic)
+    {
+        // Turn the object into an array so RemoveWhere works on both forms; ARM evaluation here reads either.
+        var list = new JsonArray(symbolic.Select(p => p.Value?.DeepClone()).ToArray());
+        template["resources"] = list;
+        return list;
+    }
 
     private static JsonObject StorageAccount(JsonObject main) => Resource(Module(main, "storage-data"), "Microsoft.Storage/storageAccounts");
 

@@ -1,24 +1,29 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Qwen.Serving.Forwarding;
 using Qwen.Serving.Http;
 
 namespace Qwen.Functions.Http;
 
-/// <summary>The OpenAI-compatible API as HTTP-triggered functions: thin adapters over <see cref="OpenAiHandlers"/> (ASP.NET Core integration).</summary>
+/// <summary>The OpenAI-compatible API as HTTP-triggered functions: thin adapters over <see cref="OpenAiHandlers"/> (ASP.NET Core integration),
+/// or, in the API role (<c>Qwen__Worker__BaseUri</c> set), over <see cref="WorkerForwarder"/>, which checks the client's key and
+/// streams the request to the GPU worker and its answer back.</summary>
 /// <remarks>
 /// Every function is <see cref="AuthorizationLevel.Anonymous"/> and the app checks its own key (app setting
 /// <c>Qwen__Serving__ApiKey</c>, a Key Vault reference in Azure). Function keys would need <c>x-functions-key</c> or
 /// <c>?code=</c>, which OpenAI clients never send; the app's check accepts the one key as <c>Authorization: Bearer</c>
 /// (OpenAI SDKs) or <c>api-key</c> (Azure OpenAI SDKs). With no key configured every request gets 401.
 /// </remarks>
-public sealed class OpenAiFunctions(OpenAiHandlers handlers)
+public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder forwarder)
 {
     [Function(nameof(ChatCompletions))]
     public async Task<IActionResult> ChatCompletions(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.ChatCompletions)] HttpRequest request)
     {
-        await handlers.ChatCompletionsAsync(request.HttpContext).ConfigureAwait(false);
+        await (forwarder.IsEnabled
+            ? forwarder.ForwardAsync(request.HttpContext, "forward_chat_completions")
+            : handlers.ChatCompletionsAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -27,7 +32,9 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.AzureChatCompletions)] HttpRequest request,
         string deployment)
     {
-        await handlers.AzureChatCompletionsAsync(request.HttpContext, deployment).ConfigureAwait(false);
+        await (forwarder.IsEnabled
+            ? forwarder.ForwardAsync(request.HttpContext, "forward_azure_chat_completions")
+            : handlers.AzureChatCompletionsAsync(request.HttpContext, deployment)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -35,7 +42,9 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers)
     public async Task<IActionResult> Completions(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.Completions)] HttpRequest request)
     {
-        await handlers.CompletionsAsync(request.HttpContext).ConfigureAwait(false);
+        await (forwarder.IsEnabled
+            ? forwarder.ForwardAsync(request.HttpContext, "forward_completions")
+            : handlers.CompletionsAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -43,7 +52,9 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers)
     public async Task<IActionResult> Models(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HttpApiRoutes.Models)] HttpRequest request)
     {
-        await handlers.ModelsAsync(request.HttpContext).ConfigureAwait(false);
+        await (forwarder.IsEnabled
+            ? forwarder.ForwardAsync(request.HttpContext, "forward_models")
+            : handlers.ModelsAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -52,7 +63,9 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers)
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HttpApiRoutes.Model)] HttpRequest request,
         string model)
     {
-        await handlers.ModelAsync(request.HttpContext, model).ConfigureAwait(false);
+        await (forwarder.IsEnabled
+            ? forwarder.ForwardAsync(request.HttpContext, "forward_models")
+            : handlers.ModelAsync(request.HttpContext, model)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -60,7 +73,9 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers)
     public async Task<IActionResult> Tokenize(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.Tokenize)] HttpRequest request)
     {
-        await handlers.TokenizeAsync(request.HttpContext).ConfigureAwait(false);
+        await (forwarder.IsEnabled
+            ? forwarder.ForwardAsync(request.HttpContext, "forward_tokenize")
+            : handlers.TokenizeAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -68,7 +83,9 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers)
     public async Task<IActionResult> Detokenize(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.Detokenize)] HttpRequest request)
     {
-        await handlers.DetokenizeAsync(request.HttpContext).ConfigureAwait(false);
+        await (forwarder.IsEnabled
+            ? forwarder.ForwardAsync(request.HttpContext, "forward_detokenize")
+            : handlers.DetokenizeAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -76,7 +93,9 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers)
     public async Task<IActionResult> ApplyTemplate(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = HttpApiRoutes.ApplyTemplate)] HttpRequest request)
     {
-        await handlers.ApplyTemplateAsync(request.HttpContext).ConfigureAwait(false);
+        await (forwarder.IsEnabled
+            ? forwarder.ForwardAsync(request.HttpContext, "forward_apply_template")
+            : handlers.ApplyTemplateAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -92,7 +111,9 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers)
     public async Task<IActionResult> Ready(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HttpApiRoutes.Ready)] HttpRequest request)
     {
-        await handlers.ReadyAsync(request.HttpContext).ConfigureAwait(false);
+        await (forwarder.IsEnabled
+            ? forwarder.ForwardAsync(request.HttpContext, "ready", authorize: false)
+            : handlers.ReadyAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 

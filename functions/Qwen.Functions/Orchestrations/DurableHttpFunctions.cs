@@ -30,6 +30,13 @@ public sealed class DurableHttpFunctions(DurableHttpApi api, ChatTurnEndpoint ch
         string id, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
         => api.GetSessionAsync(client, id, request, cancellationToken);
 
+    /// <summary>DELETE /sessions/{id}: end and purge.</summary>
+    [Function("DeleteSession")]
+    public Task<IActionResult> DeleteSession(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "sessions/{id}")] HttpRequest request,
+        string id, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+        => api.DeleteSessionAsync(client, id, request, cancellationToken);
+
     /// <summary>POST /agents/runs.</summary>
     [Function("StartAgentRun")]
     public Task<IActionResult> StartAgentRun(
@@ -43,6 +50,20 @@ public sealed class DurableHttpFunctions(DurableHttpApi api, ChatTurnEndpoint ch
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "agents/runs/{id}")] HttpRequest request,
         string id, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
         => api.GetAgentRunAsync(client, id, request, cancellationToken);
+
+    /// <summary>POST /agents/runs/{id}/cancel: terminate and purge.</summary>
+    [Function("CancelAgentRun")]
+    public Task<IActionResult> CancelAgentRun(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "agents/runs/{id}/cancel")] HttpRequest request,
+        string id, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+        => api.CancelAgentRunAsync(client, id, request, cancellationToken);
+
+    /// <summary>Hourly: purges sessions and agent runs that finished more than the retention period ago, so Durable history stays bounded.</summary>
+    [Function("PurgeExpiredInstances")]
+    public Task PurgeExpiredInstances(
+        [TimerTrigger("0 17 * * * *")] TimerInfo timer,
+        [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+        => api.PurgeExpiredAsync(client, cancellationToken);
 
     /// <summary>POST internal/chat-turns (GPU worker): one turn for the API app's orchestrations.</summary>
     [Function("ChatTurn")]

@@ -27,4 +27,11 @@ public sealed record GenerationRequest
 
     /// <summary>Caller id for logs and metrics (OpenAI <c>user</c>); never part of the prompt.</summary>
     public string? User { get; init; }
+
+    /// <summary>Prefix-cache partition (a tenant): cached KV is reused only by requests with the same scope.</summary>
+    /// <remarks>
+    /// Reuse is observable (<c>cached_tokens</c>, and time to first token), so a shared cache would let one caller probe
+    /// another's prompt token by token. Hosts set this to a hash of the caller's key and <c>user</c>; null is one scope.
+    /// </remarks>
+    public string? CacheScope { get; init; }
 }

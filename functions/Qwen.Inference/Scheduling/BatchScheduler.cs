@@ -90,6 +90,7 @@ public sealed class BatchScheduler
                 row.Tokens.Add(sequence.Tokens[i]);
             }
             row.Alpha = sequence.NtkAlpha;
+            row.Scope = sequence.CacheScope;
             _active.Remove(sequence.Id);
             _released.Add(sequence.Id);
         }
@@ -189,6 +190,7 @@ public sealed class BatchScheduler
             row.Tokens.Add(sequence.Tokens[i]);
         }
         row.Alpha = sequence.NtkAlpha;
+        row.Scope = sequence.CacheScope;
     }
 
     /// <summary>Records a finished decode of one row: the fed token's K/V are now cached.</summary>
@@ -215,7 +217,7 @@ public sealed class BatchScheduler
             {
                 continue;
             }
-            var reuse = _options.EnablePrefixReuse && row.Alpha == sequence.NtkAlpha
+            var reuse = _options.EnablePrefixReuse && row.Alpha == sequence.NtkAlpha && string.Equals(row.Scope, sequence.CacheScope, StringComparison.Ordinal)
                 ? Math.Min(CommonPrefixLength(row.Tokens, sequence.Tokens), sequence.PromptLength - 1)
                 : 0;
             var empty = row.Tokens.Count == 0;
@@ -254,6 +256,8 @@ public sealed class BatchScheduler
         // Tokens whose K/V are valid in this row, from position 0.
         public List<int> Tokens { get; } = [];
         public double Alpha { get; set; } = double.NaN;
+        // Cache scope (tenant) of the tokens above; another scope never reuses them.
+        public string? Scope { get; set; }
         public long LastUsed { get; set; }
     }
 }

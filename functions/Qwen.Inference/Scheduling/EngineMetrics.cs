@@ -105,6 +105,7 @@ public sealed class EngineMetrics
         Write(text, "cancelled_requests_total", "counter", "Requests cancelled by the caller.", s.CancelledRequests);
         Write(text, "prompt_tokens_total", "counter", "Prompt tokens of admitted requests.", s.PromptTokens);
         Write(text, "cached_prompt_tokens_total", "counter", "Prompt tokens reused from a row's cached prefix instead of prefilled.", s.CachedPromptTokens);
+        Write(text, "prefill_tokens_total", "counter", "Prompt tokens run through prefill (the uncached part of each prompt).", s.PrefillTokens);
         Write(text, "generated_tokens_total", "counter", "Tokens sampled.", s.GeneratedTokens);
         Write(text, "queue_depth", "gauge", "Requests waiting for a batch row.", s.QueueDepth);
         Write(text, "running_requests", "gauge", "Requests holding a batch row.", s.RunningRequests);

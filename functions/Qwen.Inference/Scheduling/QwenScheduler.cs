@@ -101,7 +101,7 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
         var prompt = request.PromptTokens.ToArray();
         var alpha = LongContext.RequestAlpha(arch, prompt.Length);
         var maxNew = Math.Min(request.MaxNewTokens ?? Manifest.Generation.MaxNewTokens, ContextLength - prompt.Length);
-        var sequence = new ScheduledSequence(Interlocked.Increment(ref _nextId), prompt, alpha, maxNew);
+        var sequence = new ScheduledSequence(Interlocked.Increment(ref _nextId), prompt, alpha, maxNew) { CacheScope = request.CacheScope };
         var state = new SchedulerRequest(
             sequence,
             request,

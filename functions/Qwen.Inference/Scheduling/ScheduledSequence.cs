@@ -24,6 +24,9 @@ public sealed class ScheduledSequence
     }
 
     public long Id { get; }
+
+    /// <summary>Prefix-cache partition: a row's cached tokens are reused only by a sequence of the same scope.</summary>
+    public string? CacheScope { get; init; }
     public int PromptLength { get; }
     public double NtkAlpha { get; }
     public int MaxNewTokens { get; }

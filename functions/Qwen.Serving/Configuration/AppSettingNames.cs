@@ -27,6 +27,8 @@ public static class AppSettingNames
     public const string BatchQueueName = "Qwen__Batch__QueueName";
     public const string BatchContainerName = "Qwen__Batch__ContainerName";
     public const string WorkerBaseUri = "Qwen__Worker__BaseUri";
+    // The service credential the API app presents to the worker (never the clients' key); the worker's own Qwen__Serving__ApiKey.
+    public const string WorkerApiKey = "Qwen__Worker__ApiKey";
 
     // Identity-based storage connection used by the blob/queue triggers and the SDK clients.
     public const string StorageBlobServiceUri = "QwenStorage__blobServiceUri";

@@ -14,10 +14,16 @@ public sealed class ApiKeyAuthorizer(IOptions<HttpApiOptions> options)
     public void Authorize(HttpContext context)
     {
         var o = options.Value;
-        if (string.IsNullOrEmpty(o.ApiKey))
+        if (string.IsNullOrEmpty(o.ApiKey) && o.ApiKeys.Count == 0)
         {
             if (o.AllowLoopbackWithoutKey && context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip))
             {
+                // A same-host reverse proxy or an ssh tunnel also connects from loopback while relaying the internet;
+                // proxies announce themselves with these headers, and a keyless server serves only direct callers.
+                if (ProxyHeader(context.Request) is { } header)
+                {
+                    throw Unauthorized($"This server has no API key, so it serves direct loopback callers only; this request came through a proxy ({header} header). Start the server with --api-key to serve through a proxy.");
+                }
                 return;
             }
             throw Unauthorized(o.AllowLoopbackWithoutKey
@@ -29,13 +35,24 @@ public sealed class ApiKeyAuthorizer(IOptions<HttpApiOptions> options)
         {
             throw Unauthorized("You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'api-key: <key>'.");
         }
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(o.ApiKey)))
+        var bytes = Encoding.UTF8.GetBytes(presented);
+        // Every configured key is compared (no early exit), each in constant time, so timing says nothing about which.
+        var match = false;
+        foreach (var key in o.ApiKeys.Prepend(o.ApiKey))
+        {
+            match |= !string.IsNullOrEmpty(key) && CryptographicOperations.FixedTimeEquals(bytes, Encoding.UTF8.GetBytes(key));
+        }
+        if (!match)
         {
             throw Unauthorized("Incorrect API key provided.");
         }
     }
 
-    private static string? PresentedKey(HttpRequest request)
+    private static string? ProxyHeader(HttpRequest request) =>
+        new[] { "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via" }.FirstOrDefault(request.Headers.ContainsKey);
+
+    /// <summary>The key the request presents (<c>api-key</c>, else <c>Authorization: Bearer</c>), or null.</summary>
+    internal static string? PresentedKey(HttpRequest request)
     {
         if (request.Headers.TryGetValue("api-key", out var apiKey) && !string.IsNullOrEmpty(apiKey))
         {

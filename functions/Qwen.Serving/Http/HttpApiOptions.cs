@@ -9,6 +9,9 @@ public sealed class HttpApiOptions
     /// <summary>The one key clients send (Authorization: Bearer or api-key). Empty: only loopback callers are served.</summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>More accepted keys (<c>Qwen:Serving:ApiKeys:0</c>, <c>:1</c>, …), one per tenant: each key is its own tenant for prefix-cache reuse and for the ownership of sessions and agent runs.</summary>
+    public IList<string> ApiKeys { get; set; } = [];
+
     /// <summary>With no key set, serve loopback callers. The standalone server allows it; the Functions app must not, because the
     /// Functions host proxies every request to the worker over loopback.</summary>
     public bool AllowLoopbackWithoutKey { get; set; }

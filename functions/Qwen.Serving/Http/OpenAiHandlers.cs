@@ -97,7 +97,7 @@ public sealed partial class OpenAiHandlers(
         }
         else
         {
-            var requests = BuildRequests(engine, request, prompt, request.Stop);
+            var requests = BuildRequests(engine, request, prompt, request.Stop, CallerIdentity.CacheScope(context, request.User));
             if (request.Stream)
             {
                 await StreamCompletionAsync(context, engine, request, requests, id, created, model, echo).ConfigureAwait(false);
@@ -281,7 +281,7 @@ public sealed partial class OpenAiHandlers(
     private async Task ServeChatAsync(HttpContext context, IGenerationEngine engine, ChatCompletionRequest request, string model)
     {
         var prompt = template.Render(engine.Tokenizer, request.Messages, request.Tools, request.Stop);
-        var requests = BuildRequests(engine, request, prompt.Tokens, prompt.StopStrings);
+        var requests = BuildRequests(engine, request, prompt.Tokens, prompt.StopStrings, CallerIdentity.CacheScope(context, request.User));
         var id = NewId("chatcmpl-");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
@@ -477,7 +477,7 @@ public sealed partial class OpenAiHandlers(
         await sse!.WriteDoneAsync().ConfigureAwait(false);
     }
 
-    private GenerationRequest[] BuildRequests(IGenerationEngine engine, ChatCompletionRequest request, IReadOnlyList<int> prompt, IReadOnlyList<string> stops)
+    private GenerationRequest[] BuildRequests(IGenerationEngine engine, ChatCompletionRequest request, IReadOnlyList<int> prompt, IReadOnlyList<string> stops, string cacheScope)
     {
         var context = engine.Manifest.Architecture.MaxContext;
         if (prompt.Count + 1 > context)
@@ -486,7 +486,8 @@ public sealed partial class OpenAiHandlers(
                 $"This model's maximum context length is {context} tokens. However, your prompt has {prompt.Count} tokens, which leaves no room for a reply. Shorten the messages.",
                 "invalid_request_error", request.Messages.Count > 0 ? "messages" : "prompt", "context_length_exceeded");
         }
-        if (request.MaxTokens is { } requested && prompt.Count + requested > context)
+        // Compared as "requested > room" so a max_tokens near int.MaxValue cannot overflow past the check.
+        if (request.MaxTokens is { } requested && requested > context - prompt.Count)
         {
             throw new OpenAiException(400,
                 $"This model's maximum context length is {context} tokens. However, you requested {prompt.Count + requested} tokens ({prompt.Count} in the prompt, {requested} for the completion). Reduce the prompt or max_tokens.",
@@ -503,13 +504,29 @@ public sealed partial class OpenAiHandlers(
             Logprobs = request.Logprobs,
             TopLogprobs = request.TopLogprobs,
             User = request.User,
+            CacheScope = cacheScope,
         }).ToArray();
     }
 
     private async Task<GenerationResult[]> GenerateAllAsync(IGenerationEngine engine, GenerationRequest[] requests, CancellationToken ct)
     {
-        // Choices run concurrently so a batching engine can decode them together.
-        return await Task.WhenAll(requests.Select(r => GenerateOneAsync(engine, r, ct))).ConfigureAwait(false);
+        // Choices run concurrently so a batching engine can decode them together. One refused or failed choice fails the
+        // request, so its siblings are cancelled at once instead of running to completion for an answer nobody gets.
+        using var siblings = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var tasks = requests.Select(async r =>
+        {
+            try
+            {
+                return await GenerateOneAsync(engine, r, siblings.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !siblings.IsCancellationRequested)
+            {
+                await siblings.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
+        }).ToArray();
+        // Cancelled siblings end as Canceled tasks, so WhenAll surfaces the failure that caused it, not a cancellation.
+        return await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 
     private async Task<GenerationResult> GenerateOneAsync(IGenerationEngine engine, GenerationRequest request, CancellationToken ct)
@@ -617,30 +634,8 @@ public sealed partial class OpenAiHandlers(
         await context.Response.Body.WriteAsync(bytes).ConfigureAwait(false);
     }
 
-    private async Task<JsonDocument> ReadJsonAsync(HttpContext context)
-    {
-        var limit = Options.MaxRequestBodyBytes;
-        var request = context.Request;
-        if (request.ContentLength > limit)
-        {
-            throw TooLarge(request.ContentLength.Value, limit);
-        }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[64 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                throw TooLarge(buffer.Length + read, limit);
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return OpenAiRequestReader.ParseBody(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
-    }
-
-    private static OpenAiException TooLarge(long size, long limit) =>
-        new(413, $"The request body has at least {size:N0} bytes; this server accepts at most {limit:N0}.", "invalid_request_error", null, "request_too_large");
+    private Task<JsonDocument> ReadJsonAsync(HttpContext context) =>
+        RequestBodyReader.ReadJsonAsync(context.Request, Options.MaxRequestBodyBytes, context.RequestAborted);
 
     private string ServedModel(IGenerationEngine engine) =>
         string.IsNullOrEmpty(Options.ModelName) ? engine.Manifest.Name : Options.ModelName;

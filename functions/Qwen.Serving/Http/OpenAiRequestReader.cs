@@ -36,7 +36,66 @@ public static partial class OpenAiRequestReader
             doc.Dispose();
             throw OpenAiException.InvalidJson($"the root is a JSON {Kind(kind)}, not an object");
         }
+        if (FindInvalidString(doc.RootElement, "") is { } path)
+        {
+            doc.Dispose();
+            throw OpenAiException.InvalidJson($"the string at {(path.Length == 0 ? "the root" : path)} escapes an unpaired UTF-16 surrogate (such as \\ud800), which is not text");
+        }
         return doc;
+    }
+
+    // Valid UTF-8 bytes can still escape a lone surrogate ("\ud800"); GetString() would throw on it later, deep in a
+    // handler. One pass up front turns that into a 400 naming the place. Returns the JSON path of the first bad string.
+    private static string? FindInvalidString(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return IsValidText(element) ? null : path;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FindInvalidString(item, $"{path}[{i++}]") is { } bad)
+                    {
+                        return bad;
+                    }
+                }
+                return null;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return path.Length == 0 ? "a property name" : $"a property name in {path}";
+                    }
+                    if (FindInvalidString(property.Value, path.Length == 0 ? name : $"{path}.{name}") is { } bad)
+                    {
+                        return bad;
+                    }
+                }
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static bool IsValidText(JsonElement element)
+    {
+        try
+        {
+            _ = element.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Reads a /v1/chat/completions body.</summary>
@@ -559,7 +618,7 @@ public static partial class OpenAiRequestReader
         return (int)l;
     }
 
-    private static long? OptLong(JsonElement obj, string name)
+    internal static long? OptLong(JsonElement obj, string name)
     {
         if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
         {
@@ -572,7 +631,7 @@ public static partial class OpenAiRequestReader
         return l;
     }
 
-    private static double? OptDouble(JsonElement obj, string name, double min, double max, bool exclusiveMin = false)
+    internal static double? OptDouble(JsonElement obj, string name, double min, double max, bool exclusiveMin = false)
     {
         if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
         {

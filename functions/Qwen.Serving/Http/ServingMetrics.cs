@@ -2,11 +2,12 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using Qwen.Inference.Scheduling;
+using Qwen.Serving.Forwarding;
 
 namespace Qwen.Serving.Http;
 
-/// <summary>In-process counters behind <see cref="IServingMetrics"/>; histograms use fixed buckets. The engine's own <see cref="EngineMetrics"/> (scheduler queue, batch decode rate) are appended when registered.</summary>
-public sealed class ServingMetrics(EngineMetrics? engine = null) : IServingMetrics
+/// <summary>In-process counters behind <see cref="IServingMetrics"/>; histograms use fixed buckets. The engine's own <see cref="EngineMetrics"/> (scheduler queue, batch decode rate) are appended when registered, and so are the front's <see cref="ForwardingMetrics"/>.</summary>
+public sealed class ServingMetrics(EngineMetrics? engine = null, ForwardingMetrics? forwarding = null) : IServingMetrics
 {
     private static readonly double[] TtftBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
     private readonly ConcurrentDictionary<(string Route, int Status), long> _requests = new();
@@ -71,6 +72,10 @@ public sealed class ServingMetrics(EngineMetrics? engine = null) : IServingMetri
         if (engine is not null)
         {
             sb.Append(engine.ToPrometheusText());
+        }
+        if (forwarding is not null)
+        {
+            sb.Append(forwarding.ToPrometheusText());
         }
         return sb.ToString();
     }

@@ -17,4 +17,10 @@ public sealed record AgentRunInput
 
     /// <summary>Sampling temperature; 0 (greedy) keeps tool use reproducible.</summary>
     public double? Temperature { get; init; } = 0;
+
+    /// <summary>Who started the run (<see cref="Http.CallerIdentity.Owner"/>, a hash); only that caller may read or cancel it.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>Most characters of ReAct transcript (thoughts, actions, observations) kept in the prompt; older observations are elided first.</summary>
+    public int MaxTranscriptChars { get; init; } = 12_000;
 }

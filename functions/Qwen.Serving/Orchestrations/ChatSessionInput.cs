@@ -32,4 +32,7 @@ public sealed record ChatSessionInput
 
     /// <summary>Sampling temperature; null means the package default.</summary>
     public double? Temperature { get; init; }
+
+    /// <summary>Who started the session (<see cref="Http.CallerIdentity.Owner"/>, a hash); only that caller may read, continue or delete it.</summary>
+    public string? Owner { get; init; }
 }

@@ -14,8 +14,6 @@ public sealed partial class ChatSessionOrchestration : TaskOrchestrator<ChatSess
     /// <summary>External event carrying a <see cref="ChatSessionMessage"/>.</summary>
     public const string UserMessageEvent = "UserMessage";
 
-    internal static readonly TaskOptions TurnRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromSeconds(2), 2.0));
-
     /// <inheritdoc />
     public override async Task<ChatSessionResult?> RunAsync(TaskOrchestrationContext context, ChatSessionInput input)
     {
@@ -68,7 +66,7 @@ public sealed partial class ChatSessionOrchestration : TaskOrchestrator<ChatSess
                     Messages = prompt,
                     MaxTokens = input.MaxTokens,
                     Temperature = input.Temperature,
-                }, TurnRetry);
+                }, TurnRetry.Options);
                 history = Bound([.. prompt, ChatTurnMessage.Assistant(answer.Text.Trim())], input.MaxHistoryMessages);
                 lastAnswer = answer.Text.Trim();
                 lastError = null;

@@ -1,13 +1,15 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Qwen.Inference.Generation;
 using Qwen.Serving.Http;
 
 namespace Qwen.Serving.Orchestrations;
 
-/// <summary>The GPU worker's side of <see cref="HttpChatTurnModel"/>: checks the API key, runs the turn on the local model, maps engine errors to HTTP.</summary>
-public sealed class ChatTurnEndpoint(IChatTurnModel model, ApiKeyAuthorizer authorizer)
+/// <summary>The GPU worker's side of <see cref="HttpChatTurnModel"/>: checks the key (the service credential), runs the turn on the local model, maps engine errors to HTTP.</summary>
+/// <remarks>The body is read up to <see cref="HttpApiOptions.MaxRequestBodyBytes"/> and no further (413 beyond), like the OpenAI routes.</remarks>
+public sealed class ChatTurnEndpoint(IChatTurnModel model, ApiKeyAuthorizer authorizer, IOptions<HttpApiOptions> options)
 {
     /// <summary>Handles <c>POST internal/chat-turns</c>.</summary>
     public async Task<IActionResult> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -20,10 +22,16 @@ public sealed class ChatTurnEndpoint(IChatTurnModel model, ApiKeyAuthorizer auth
         {
             return Error(ex.StatusCode, ex.Message);
         }
+        var limit = options.Value.MaxRequestBodyBytes;
+        var body = await ReadCappedAsync(request, limit, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return Error(StatusCodes.Status413PayloadTooLarge, $"The chat turn request is larger than {limit} bytes (Qwen__Serving__MaxRequestBodyBytes).");
+        }
         ChatTurnRequest? turn;
         try
         {
-            turn = await JsonSerializer.DeserializeAsync<ChatTurnRequest>(request.Body, HttpChatTurnModel.Json, cancellationToken).ConfigureAwait(false);
+            turn = JsonSerializer.Deserialize<ChatTurnRequest>(body.Value.Span, HttpChatTurnModel.Json);
         }
         catch (JsonException ex)
         {
@@ -50,6 +58,27 @@ public sealed class ChatTurnEndpoint(IChatTurnModel model, ApiKeyAuthorizer auth
             request.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(ex.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Error(StatusCodes.Status429TooManyRequests, ex.Message);
         }
+    }
+
+    /// <summary>The whole body, or null once it passes <paramref name="limit"/> bytes (read no further than that).</summary>
+    private static async Task<ReadOnlyMemory<byte>?> ReadCappedAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
     }
 
     private static ObjectResult Error(int status, string message) => new(new { error = new { message } }) { StatusCode = status };

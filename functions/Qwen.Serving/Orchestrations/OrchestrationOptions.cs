@@ -6,7 +6,7 @@ public sealed class OrchestrationOptions
     /// <summary>GPU worker base URI (app setting <c>Qwen__Worker__BaseUri</c>); when set, turns run remotely.</summary>
     public Uri? WorkerBaseUri { get; set; }
 
-    /// <summary>Shared API key (app setting <c>Qwen__Serving__ApiKey</c>), sent to and checked by the worker.</summary>
+    /// <summary>Service credential (app setting <c>Qwen__Worker__ApiKey</c>) sent to the worker, which checks it as its own API key.</summary>
     public string? ApiKey { get; set; }
 
     /// <summary>Tool names the agent may call; null allows every registered <see cref="Tools.ITool"/>.</summary>
@@ -14,4 +14,7 @@ public sealed class OrchestrationOptions
 
     /// <summary>Timeout of one remote turn.</summary>
     public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long finished sessions and agent runs are kept before the retention timer purges them (app setting <c>Qwen__Orchestrations__RetentionDays</c>).</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 }

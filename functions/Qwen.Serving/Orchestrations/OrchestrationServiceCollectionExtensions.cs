@@ -23,7 +23,8 @@ public static class OrchestrationServiceCollectionExtensions
                 ? uri
                 : throw new InvalidOperationException($"{AppSettingNames.WorkerBaseUri} '{worker}' is not an absolute URI (https://<worker-app>.azurewebsites.net/).");
         }
-        options.ApiKey = ModelCacheServiceCollectionExtensions.Setting(configuration, AppSettingNames.ApiKey);
+        // The worker accepts only the service credential, never the clients' key (which the API app checks itself).
+        options.ApiKey = ModelCacheServiceCollectionExtensions.Setting(configuration, AppSettingNames.WorkerApiKey);
         // The starters check the same key as the OpenAI endpoints; binding twice (AddQwenHttpApi does too) is harmless.
         services.AddOptions<HttpApiOptions>().Bind(configuration.GetSection(HttpApiOptions.SectionName));
         return services.AddQwenOrchestrations(options);

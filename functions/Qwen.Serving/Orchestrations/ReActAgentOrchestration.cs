@@ -22,26 +22,44 @@ public sealed partial class ReActAgentOrchestration : TaskOrchestrator<AgentRunI
         var prompt = ReActTemplates.ReactPrompt(
             tools.Select(t => new QwenToolDefinition(t.Name, t.Description, t.ParametersJson) { NameForHuman = t.HumanName }).ToArray(),
             input.Question);
-        var transcript = "";
+        var transcript = new AgentTranscript(input.MaxTranscriptChars);
         var steps = new List<AgentStep>();
 
         for (var iteration = 1; iteration <= Math.Max(1, input.MaxIterations); iteration++)
         {
             context.SetCustomStatus(new AgentRunStatus(iteration, steps.LastOrDefault()));
-            List<ChatTurnMessage> messages = [ChatTurnMessage.User(prompt)];
-            if (transcript.Length > 0)
+            if (!transcript.Fit())
             {
-                messages.Add(ChatTurnMessage.Assistant(transcript));
+                // Even with every observation elided the model's own steps no longer fit: end clearly instead of faulting.
+                LogFinished(logger, context.InstanceId, "failed", iteration);
+                return new AgentRunResult("failed", null, iteration - 1, steps, transcript.Text)
+                {
+                    Error = $"The transcript grew past {input.MaxTranscriptChars:N0} characters even with earlier observations elided; ask a narrower question or raise max_transcript_chars.",
+                };
             }
-            var turn = await context.CallActivityAsync<ChatTurnResult>(nameof(GenerateTurnActivity), new ChatTurnRequest
+            List<ChatTurnMessage> messages = [ChatTurnMessage.User(prompt)];
+            if (transcript.Text.Length > 0)
             {
-                Messages = messages,
-                ContinueLastAssistant = transcript.Length > 0,
-                Stop = ReActTemplates.StopWords,
-                MaxTokens = input.MaxTokens,
-                Temperature = input.Temperature,
-            }, ChatSessionOrchestration.TurnRetry);
-            transcript += turn.Text;
+                messages.Add(ChatTurnMessage.Assistant(transcript.Text));
+            }
+            ChatTurnResult turn;
+            try
+            {
+                turn = await context.CallActivityAsync<ChatTurnResult>(nameof(GenerateTurnActivity), new ChatTurnRequest
+                {
+                    Messages = messages,
+                    ContinueLastAssistant = transcript.Text.Length > 0,
+                    Stop = ReActTemplates.StopWords,
+                    MaxTokens = input.MaxTokens,
+                    Temperature = input.Temperature,
+                }, TurnRetry.Options);
+            }
+            catch (TaskFailedException ex)
+            {
+                LogFinished(logger, context.InstanceId, "failed", iteration);
+                return new AgentRunResult("failed", null, iteration - 1, steps, transcript.Text) { Error = $"The model failed to answer: {ex.FailureDetails.ErrorMessage}" };
+            }
+            transcript.AddModelText(turn.Text);
 
             // A leading newline lets a reply that starts with "Action:" or "Final Answer: " match the markers.
             var step = ReActParser.ParseLatestToolCall("\n" + turn.Text);
@@ -49,7 +67,7 @@ public sealed partial class ReActAgentOrchestration : TaskOrchestrator<AgentRunI
             {
                 var status = ("\n" + turn.Text).Contains("\nFinal Answer: ", StringComparison.Ordinal) ? "answered" : "no_action";
                 LogFinished(logger, context.InstanceId, status, iteration);
-                return new AgentRunResult(status, step.Content, iteration, steps, transcript);
+                return new AgentRunResult(status, step.Content, iteration, steps, transcript.Text);
             }
             var toolName = step.ToolName!;
             var arguments = step.RawArguments ?? "";
@@ -76,12 +94,12 @@ public sealed partial class ReActAgentOrchestration : TaskOrchestrator<AgentRunI
                 }
             }
             steps.Add(new AgentStep(toolName, arguments, observation, executed));
-            transcript = transcript.TrimEnd() + ReActTemplates.ObservationContinuation(observation);
+            transcript.AddObservation(observation);
         }
 
         LogFinished(logger, context.InstanceId, "max_iterations", input.MaxIterations);
         context.SetCustomStatus(new AgentRunStatus(input.MaxIterations, steps.LastOrDefault()));
-        return new AgentRunResult("max_iterations", null, Math.Max(1, input.MaxIterations), steps, transcript);
+        return new AgentRunResult("max_iterations", null, Math.Max(1, input.MaxIterations), steps, transcript.Text);
     }
 
     [LoggerMessage(110, LogLevel.Warning, "Agent run {InstanceId}: the model asked for tool '{Tool}', which is not allow-listed; refused")]

@@ -27,7 +27,7 @@ public sealed class OpenAiHandlersBatchTests : IClassFixture<AzuriteFixture>, IA
     [Fact]
     public async Task Process_WithHttpApiRegistered_UsesTheOnlineHandler()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Qwen:Serving:ApiKey"] = "k" }).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Qwen:Serving:ApiKey"] = "batch-key-0123456789abcdef0123456789" }).Build();
         var fake = new FakeGenerationEngine(Tokenizer.Value, 2048, "qwen-test") { Respond = _ => "batch answer" };
         var services = new ServiceCollection().AddLogging();
         services.AddQwenHttpFunctions(configuration);

@@ -43,9 +43,9 @@ public sealed class OpenAiFunctionsTests
     [Fact]
     public async Task ChatCompletions_WithBearerKey_ReturnsCompletionJson()
     {
-        var (functions, fake) = Create("fn-key");
+        var (functions, fake) = Create("fn-key-0123456789abcdef0123456789ab");
         fake.Respond = _ => "Hello, world! How are you today?";
-        var context = Context("POST", "{\"model\":\"qwen-test\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", bearer: "fn-key");
+        var context = Context("POST", "{\"model\":\"qwen-test\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", bearer: "fn-key-0123456789abcdef0123456789ab");
         var result = await functions.ChatCompletions(context.Request);
         Assert.IsType<EmptyResult>(result);
         Assert.Equal(200, context.Response.StatusCode);
@@ -59,9 +59,9 @@ public sealed class OpenAiFunctionsTests
     [Fact]
     public async Task AzureChatCompletions_StreamWithApiKeyHeader_WritesSseEndingWithDone()
     {
-        var (functions, fake) = Create("fn-key");
+        var (functions, fake) = Create("fn-key-0123456789abcdef0123456789ab");
         fake.Respond = _ => "Hi there";
-        var context = Context("POST", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"stream\":true}", apiKey: "fn-key", query: "?api-version=2024-10-21");
+        var context = Context("POST", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"stream\":true}", apiKey: "fn-key-0123456789abcdef0123456789ab", query: "?api-version=2024-10-21");
         await functions.AzureChatCompletions(context.Request, "qwen-test");
         Assert.Equal(200, context.Response.StatusCode);
         Assert.StartsWith("text/event-stream", context.Response.ContentType, StringComparison.Ordinal);
@@ -86,7 +86,7 @@ public sealed class OpenAiFunctionsTests
     [Fact]
     public async Task HealthAndReady_WithoutKey_AnswerProbes()
     {
-        var (functions, _) = Create("fn-key");
+        var (functions, _) = Create("fn-key-0123456789abcdef0123456789ab");
         var health = Context("GET", null);
         await functions.Health(health.Request);
         Assert.Equal(200, health.Response.StatusCode);
@@ -100,10 +100,10 @@ public sealed class OpenAiFunctionsTests
     [Fact]
     public async Task Metrics_AfterAChat_CountsRequestAndTokens()
     {
-        var (functions, fake) = Create("fn-key");
+        var (functions, fake) = Create("fn-key-0123456789abcdef0123456789ab");
         fake.Respond = _ => "Hello, world! How are you today?";
-        await functions.ChatCompletions(Context("POST", "{\"model\":\"qwen-test\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", bearer: "fn-key").Request);
-        var metrics = Context("GET", null, bearer: "fn-key");
+        await functions.ChatCompletions(Context("POST", "{\"model\":\"qwen-test\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", bearer: "fn-key-0123456789abcdef0123456789ab").Request);
+        var metrics = Context("GET", null, bearer: "fn-key-0123456789abcdef0123456789ab");
         await functions.Metrics(metrics.Request);
         var text = Body(metrics);
         Assert.Contains("qwen_requests_total{route=\"chat_completions\",status=\"200\"} 1\n", text, StringComparison.Ordinal);
@@ -121,7 +121,7 @@ public sealed class OpenAiFunctionsTests
         services.AddQwenHttpFunctions(configuration);
         services.AddSingleton<IGenerationEngineProvider>(new GenerationEngineProvider(fake));
         var provider = services.BuildServiceProvider();
-        return (new OpenAiFunctions(provider.GetRequiredService<OpenAiHandlers>()), fake);
+        return (ActivatorUtilities.CreateInstance<OpenAiFunctions>(provider), fake);
     }
 
     private static DefaultHttpContext Context(string method, string? body, string? bearer = null, string? apiKey = null, string query = "")

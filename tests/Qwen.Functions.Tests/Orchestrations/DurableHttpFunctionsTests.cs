@@ -1,11 +1,13 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
+using Qwen.Serving.Http;
 using Qwen.Serving.Orchestrations;
 using Qwen.Serving.Tests.Orchestrations;
 using static Qwen.Functions.Tests.Orchestrations.FunctionsTestHost;
 
 namespace Qwen.Functions.Tests.Orchestrations;
 
+[Collection(DurableHostCollection.Name)]
 public sealed class DurableHttpFunctionsTests
 {
     private static JsonObject Body(IActionResult result, int status)
@@ -96,7 +98,8 @@ public sealed class DurableHttpFunctionsTests
         Assert.Contains("should be one of [calculator]\n", model.Requests.First().Messages[0].Content, StringComparison.Ordinal);
 
         var bad = Body(await host.Http.StartAgentRun(Request("POST", """{"question": "q", "max_iterations": 99}"""), client, default), 400);
-        Assert.Equal("max_iterations is 99; use 1 to 20.", bad["error"]!["message"]!.GetValue<string>());
+        Assert.Equal("'max_iterations' is 99; it must be between 1 and 20.", bad["error"]!["message"]!.GetValue<string>());
+        Assert.Equal("max_iterations", bad["error"]!["param"]!.GetValue<string>());
         Body(await host.Http.GetAgentRun(Request("GET"), id + "x", client, default), 404);
     }
 
@@ -113,5 +116,21 @@ public sealed class DurableHttpFunctionsTests
         Assert.Equal(5, Assert.Single(model.Requests).MaxTokens);
         var denied = Assert.IsType<ObjectResult>(await host.Http.ChatTurn(Request("POST", "{}", key: "wrong"), default));
         Assert.Equal(401, denied.StatusCode);
+    }
+
+    [Fact]
+    public async Task ChatTurn_BodyOverTheLimit_413WithoutReadingFurther()
+    {
+        var model = new ScriptedChatTurnModel("never");
+        await using var host = await StartAsync(model);
+        var huge = "{\"messages\": [{\"role\": \"user\", \"content\": \"" + new string('x', (int)new HttpApiOptions().MaxRequestBodyBytes) + "\"}]}";
+
+        var declared = Assert.IsType<ObjectResult>(await host.Http.ChatTurn(Request("POST", huge), default));
+        Assert.Equal(413, declared.StatusCode);
+        var chunked = Request("POST", huge);
+        chunked.ContentLength = null; // no Content-Length: the cap applies while reading
+        var streamed = Assert.IsType<ObjectResult>(await host.Http.ChatTurn(chunked, default));
+        Assert.Equal(413, streamed.StatusCode);
+        Assert.Empty(model.Requests);
     }
 }

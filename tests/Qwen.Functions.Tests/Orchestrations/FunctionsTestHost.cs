@@ -17,6 +17,9 @@ public sealed class FunctionsTestHost : IAsyncDisposable
 {
     public const string ApiKey = "test-key";
 
+    /// <summary>A second valid key: another tenant.</summary>
+    public const string OtherKey = "other-tenant-key";
+
     private FunctionsTestHost(DurableTaskTestHost host, DurableHttpFunctions http)
     {
         Host = host;
@@ -24,11 +27,15 @@ public sealed class FunctionsTestHost : IAsyncDisposable
     }
 
     public DurableTaskTestHost Host { get; }
+
+    /// <summary>The clock this host's services read (DurableHttpApi's retention purge); tests move it forward.</summary>
+    public ManualClock Clock { get; private init; } = null!;
     public DurableHttpFunctions Http { get; }
 
     public static async Task<FunctionsTestHost> StartAsync(IChatTurnModel model)
     {
         ActivityFunctions? activities = null; // created from the worker's DI once the host runs
+        var clock = new ManualClock();
         var host = await DurableTaskTestHost.StartAsync(registry =>
         {
             // Typed input, as the Functions middleware deserializes it, so the adapters' GetInput<T>() sees the record.
@@ -42,13 +49,14 @@ public sealed class FunctionsTestHost : IAsyncDisposable
             ConfigureServices = services =>
             {
                 services.AddSingleton(model);
-                services.AddSingleton(Options.Create(new HttpApiOptions { ApiKey = ApiKey }));
+                services.AddSingleton(Options.Create(new HttpApiOptions { ApiKey = ApiKey, ApiKeys = [OtherKey] }));
+                services.AddSingleton<TimeProvider>(clock);
                 services.AddQwenOrchestrations(new OrchestrationOptions());
             },
         });
         var sp = host.Services;
         activities = new ActivityFunctions(sp.GetRequiredService<GenerateTurnActivity>(), sp.GetRequiredService<CallToolActivity>(), sp.GetRequiredService<ListToolsActivity>());
-        return new FunctionsTestHost(host, new DurableHttpFunctions(sp.GetRequiredService<DurableHttpApi>(), sp.GetRequiredService<ChatTurnEndpoint>()));
+        return new FunctionsTestHost(host, new DurableHttpFunctions(sp.GetRequiredService<DurableHttpApi>(), sp.GetRequiredService<ChatTurnEndpoint>())) { Clock = clock };
     }
 
     /// <summary>A request as the Functions ASP.NET Core integration hands it over.</summary>

@@ -109,6 +109,29 @@ public sealed class BatchSchedulerTests
         Assert.Equal(new PrefillWork(0, 2, expectedReuse, prompt.Length - expectedReuse), work);
     }
 
+    [Theory]
+    [InlineData("tenant-a", "tenant-a", 3)]
+    [InlineData("tenant-a", "tenant-b", 0)] // another tenant's cached prompt is never reused (nor reported)
+    [InlineData(null, "tenant-b", 0)]
+    [InlineData("tenant-a", null, 0)]
+    [InlineData(null, null, 3)]
+    public void Schedule_CachedRow_ReusedOnlyWithinTheSameCacheScope(string? cachedScope, string? nextScope, int expectedReuse)
+    {
+        var scheduler = new BatchScheduler(new SchedulerOptions { MaxBatchSize = 1 }, 64);
+        var first = new ScheduledSequence(1, [10, 11, 12], 1.0, 8) { CacheScope = cachedScope };
+        scheduler.TryEnqueue(first);
+        scheduler.Schedule();
+        scheduler.CompletePrefill(first);
+        scheduler.Release(first);
+
+        var next = new ScheduledSequence(2, [10, 11, 12, 13], 1.0, 8) { CacheScope = nextScope };
+        scheduler.TryEnqueue(next);
+        var work = Assert.Single(scheduler.Schedule().Prefills);
+
+        Assert.Equal(new PrefillWork(0, 2, expectedReuse, 4 - expectedReuse), work);
+        Assert.Equal(expectedReuse, next.CachedPromptTokens);
+    }
+
     [Fact]
     public void Schedule_PrefillBudget_FirstJoinerAlwaysRunsLaterOnesWait()
     {

@@ -34,6 +34,7 @@ public static class AppSettingPlacement
         [AppSettingNames.BatchQueueName] = AppHost.Both,
         [AppSettingNames.BatchContainerName] = AppHost.Both,
         [AppSettingNames.WorkerBaseUri] = AppHost.Api,
+        [AppSettingNames.WorkerApiKey] = AppHost.Api,
         [AppSettingNames.StorageBlobServiceUri] = AppHost.Both,
         [AppSettingNames.StorageQueueServiceUri] = AppHost.Both,
         [AppSettingNames.StorageCredential] = AppHost.Both,

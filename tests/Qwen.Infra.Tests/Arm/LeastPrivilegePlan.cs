@@ -15,6 +15,7 @@ public static class LeastPrivilegePlan
         var batchQueue = $"{data}/queueServices/default/queues/batch-work";
         var poisonQueue = $"{data}/queueServices/default/queues/batch-work-poison";
         var apiKey = $"Microsoft.KeyVault/vaults/kv-{token}/secrets/qwen-api-key";
+        var workerKey = $"Microsoft.KeyVault/vaults/kv-{token}/secrets/qwen-worker-key";
         var registry = $"Microsoft.ContainerRegistry/registries/cr{token}";
         var telemetry = $"Microsoft.Insights/components/appi-{token}";
 
@@ -25,7 +26,7 @@ public static class LeastPrivilegePlan
             new("worker", StorageQueueDataContributor, batchQueue),
             new("worker", StorageQueueDataContributor, poisonQueue),
             new("worker", AcrPull, registry),
-            new("worker", KeyVaultSecretsUser, apiKey),
+            new("worker", KeyVaultSecretsUser, workerKey), // its service credential only, never the clients' key
             new("worker", MonitoringMetricsPublisher, telemetry),
             new("worker", StorageBlobDataOwner, host),
             new("worker", StorageQueueDataContributor, host),
@@ -34,6 +35,7 @@ public static class LeastPrivilegePlan
             new("api", StorageBlobDataContributor, batches),
             new("api", StorageQueueDataContributor, batchQueue),
             new("api", KeyVaultSecretsUser, apiKey),
+            new("api", KeyVaultSecretsUser, workerKey),
             new("api", MonitoringMetricsPublisher, telemetry),
             new("api", StorageBlobDataOwner, host),
             new("api", StorageQueueDataContributor, host),

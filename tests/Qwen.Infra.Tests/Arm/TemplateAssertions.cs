@@ -203,7 +203,8 @@ public static partial class TemplateAssertions
             ?? throw new XunitException($"Worker env refers to secret '{secretName}', which is not declared.");
         var url = (string?)apiKeySecret["keyVaultUrl"] ?? "";
         var identity = (string?)apiKeySecret["identity"] ?? "";
-        Assert.True(url.Contains("'keyvault'") && url.EndsWith(".outputs.apiKeyUri.value", StringComparison.Ordinal),
+        // The worker's key is the service credential (a second secret of the same vault), not the clients' API key.
+        Assert.True(url.Contains("'keyvault'") && url.EndsWith(".outputs.workerKeyUri.value", StringComparison.Ordinal),
             $"Worker secret '{secretName}' must point at the keyvault module's secret URI; it is '{url}'");
         Assert.True(identity.Contains("'identity-worker'"), $"Worker secret '{secretName}' must be read with the worker identity; it is '{identity}'");
     }

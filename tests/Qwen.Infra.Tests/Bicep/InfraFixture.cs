@@ -38,6 +38,7 @@ public sealed class InfraFixture : IAsyncLifetime
         ["environmentName"] = "qwen-test",
         ["location"] = "westus3",
         ["qwenApiKey"] = new Unresolved("parameters('qwenApiKey')"),
+        ["qwenWorkerKey"] = new Unresolved("parameters('qwenWorkerKey')"),
         ["principalId"] = DeployerPrincipalId,
     };
 

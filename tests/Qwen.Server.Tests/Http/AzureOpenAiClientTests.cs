@@ -9,7 +9,7 @@ namespace Qwen.Server.Tests.Http;
 /// <summary>The official Azure.AI.OpenAI 2.1.0 client against the standalone server over real HTTP on 127.0.0.1.</summary>
 public sealed class AzureOpenAiClientTests : IAsyncLifetime
 {
-    private const string Key = "azure-test-key";
+    private const string Key = "azure-test-key-0123456789abcdef0123";
     private TestServer _server = null!;
     private ChatClient _chat = null!;
 

@@ -8,7 +8,7 @@ namespace Qwen.Server.Tests.Http;
 /// <summary>Each bad request gets the right 4xx with OpenAI's error JSON, and the server keeps serving afterwards.</summary>
 public sealed class BadRequestTests : IAsyncLifetime
 {
-    private const string Key = "sk-test-key";
+    private const string Key = "sk-test-key-0123456789abcdef0123456";
     private TestServer _server = null!;
 
     public async Task InitializeAsync() => _server = await TestServer.StartAsync(["--api-key", Key], maxContext: 256);
@@ -79,6 +79,14 @@ public sealed class BadRequestTests : IAsyncLifetime
         { "tool_choice required without tools", "v1/chat/completions", "{" + M + "," + Msgs + ",\"tool_choice\":\"required\"}", 400, "tool_choice", null },
         { "prompt longer than the context", "v1/chat/completions", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + string.Concat(Enumerable.Repeat("lorem ipsum ", 300)) + "\"}]}", 400, "messages", "context_length_exceeded" },
         { "max_tokens beyond the context", "v1/chat/completions", "{" + M + "," + Msgs + ",\"max_tokens\":100000}", 400, "max_tokens", "context_length_exceeded" },
+        // prompt + int.MaxValue overflows an int: the check must not wrap around and pass.
+        { "max_tokens int.MaxValue", "v1/chat/completions", "{" + M + "," + Msgs + ",\"max_tokens\":2147483647}", 400, "max_tokens", "context_length_exceeded" },
+        { "completions max_tokens int.MaxValue", "v1/completions", "{" + M + ",\"prompt\":\"x\",\"max_tokens\":2147483647}", 400, "max_tokens", "context_length_exceeded" },
+        // Valid UTF-8 that escapes a lone surrogate: not text, so 400 rather than a 500 from deep in the handler.
+        { "lone high surrogate in content", "v1/chat/completions", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"a\\ud800b\"}]}", 400, null, "invalid_json" },
+        { "lone low surrogate in a property name", "v1/chat/completions", "{" + M + "," + Msgs + ",\"\\udc00\":1}", 400, null, "invalid_json" },
+        { "lone surrogate in completions prompt", "v1/completions", "{" + M + ",\"prompt\":\"\\udfff\"}", 400, null, "invalid_json" },
+        { "lone surrogate in tokenize", "tokenize", "{\"content\":\"\\ud83d\"}", 400, null, "invalid_json" },
         { "completions prompt missing", "v1/completions", "{" + M + "}", 400, "prompt", null },
         { "completions prompt wrong type", "v1/completions", "{" + M + ",\"prompt\":{}}", 400, "prompt", null },
         { "completions token id out of range", "v1/completions", "{" + M + ",\"prompt\":[1,2,999999]}", 400, "prompt", null },

@@ -7,7 +7,7 @@ namespace Qwen.Server.Tests.Http;
 /// <summary>Runs every ```bash block of docs/api.md with curl against the standalone server on 127.0.0.1.</summary>
 public sealed partial class DocsCurlExamplesTests : IAsyncLifetime
 {
-    private const string Key = "docs-key";
+    private const string Key = "docs-key-0123456789abcdef0123456789";
     private TestServer _server = null!;
 
     public async Task InitializeAsync()

@@ -7,7 +7,7 @@ namespace Qwen.Server.Tests.Http;
 /// <summary>The official <c>openai</c> npm package (node_modules) against the standalone server on 127.0.0.1.</summary>
 public sealed class NodeOpenAiClientTests : IAsyncLifetime
 {
-    private const string Key = "node-test-key";
+    private const string Key = "node-test-key-0123456789abcdef01234";
     private TestServer _server = null!;
 
     public async Task InitializeAsync() => _server = await TestServer.StartAsync(["--api-key", Key]);

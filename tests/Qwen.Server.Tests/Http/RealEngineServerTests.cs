@@ -73,6 +73,37 @@ public sealed class RealEngineServerTests : IAsyncLifetime
         Assert.Contains("qwen_engine_requests_total 1\n", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task PrefixReuse_AcrossTenants_NeverReusedOrReported()
+    {
+        // Tenant A's "secret" system prompt; tenant B sends exactly the same prefix, as a prober would.
+        const string System = "The launch code is 7-1-9-4. Never reveal it.";
+        string Body(string user, string question) =>
+            "{\"model\":\"" + _model + "\",\"user\":\"" + user + "\",\"max_tokens\":2,\"temperature\":0,\"messages\":[{\"role\":\"system\",\"content\":\"" + System + "\"},{\"role\":\"user\",\"content\":\"" + question + "\"}]}";
+
+        await PostJsonAsync("v1/chat/completions", Body("tenant-a", "Hello"));
+        var beforeB = await PrefillTokensAsync();
+        using var b = await PostJsonAsync("v1/chat/completions", Body("tenant-b", "Hello"));
+        var prefilledB = await PrefillTokensAsync() - beforeB;
+        var beforeA = await PrefillTokensAsync();
+        using var a = await PostJsonAsync("v1/chat/completions", Body("tenant-a", "Hello again"));
+        var prefilledA = await PrefillTokensAsync() - beforeA;
+
+        var promptB = b.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32();
+        Assert.Equal(0, b.RootElement.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32());
+        Assert.Equal(promptB, prefilledB); // B's whole prompt was computed: nothing of A's cache was used
+        var cachedA = a.RootElement.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32();
+        Assert.True(cachedA > 10, $"tenant A's follow-up reused {cachedA} tokens of its own prefix");
+        Assert.Equal(a.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32() - cachedA, prefilledA);
+    }
+
+    private async Task<long> PrefillTokensAsync()
+    {
+        var metrics = await _client.GetStringAsync("metrics");
+        var line = metrics.Split('\n').Single(l => l.StartsWith("qwen_engine_prefill_tokens_total ", StringComparison.Ordinal));
+        return long.Parse(line["qwen_engine_prefill_tokens_total ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private async Task<JsonDocument> PostJsonAsync(string path, string body)
     {
         using var response = await _client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Qwen.Serving.Http;
@@ -65,15 +66,34 @@ public sealed class HttpChatTurnModelTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task GenerateAsync_WrongKey_HttpRequestExceptionWith401AndNoTurn()
+    public async Task GenerateAsync_WrongKey_RejectedWith401AndNoTurn()
     {
         await using var services = Client("wrong");
 
-        var ex = await Assert.ThrowsAsync<HttpRequestException>(() => services.GetRequiredService<IChatTurnModel>().GenerateAsync(
+        // A 4xx is the same on every attempt: ChatTurnRejectedException, which TurnRetry does not retry.
+        var ex = await Assert.ThrowsAsync<ChatTurnRejectedException>(() => services.GetRequiredService<IChatTurnModel>().GenerateAsync(
             new ChatTurnRequest { Messages = [ChatTurnMessage.User("hi")] }));
 
-        Assert.Equal(HttpStatusCode.Unauthorized, ex.StatusCode);
+        Assert.Equal((int)HttpStatusCode.Unauthorized, ex.StatusCode);
         Assert.Contains("Incorrect API key provided.", ex.Message, StringComparison.Ordinal);
         Assert.Empty(_workerModel.Requests);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_FromAppSettings_SendsTheServiceCredentialNotTheClientKey()
+    {
+        // The API app's settings: the clients' key (Qwen__Serving__ApiKey) and the worker's service credential (Qwen__Worker__ApiKey).
+        var settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Qwen:Serving:ApiKey"] = "client-key",
+            ["Qwen:Worker:BaseUri"] = _baseUri.ToString(),
+            ["Qwen:Worker:ApiKey"] = "worker-key",
+        }).Build();
+        await using var services = new ServiceCollection().AddQwenOrchestrations(settings).BuildServiceProvider();
+
+        var result = await services.GetRequiredService<IChatTurnModel>().GenerateAsync(new ChatTurnRequest { Messages = [ChatTurnMessage.User("hi")] });
+
+        Assert.Equal("remote answer", result.Text);
+        Assert.Single(_workerModel.Requests);
     }
 }

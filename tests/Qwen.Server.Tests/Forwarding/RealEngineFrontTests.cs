@@ -1,0 +1,68 @@
+using System.ClientModel;
+using Azure.AI.OpenAI;
+using OpenAI.Chat;
+
+namespace Qwen.Server.Tests.Forwarding;
+
+/// <summary>The front before a worker started with <c>--model</c> on the tiny package (real engine, random weights): the official
+/// clients get the same greedy tokens through the front as from the worker directly.</summary>
+public sealed class RealEngineFrontTests : IAsyncLifetime
+{
+    private FrontAndWorker _pair = null!;
+    private string _model = null!;
+
+    public async Task InitializeAsync()
+    {
+        var package = await TinyPackage.GetAsync();
+        _pair = await FrontAndWorker.StartAsync(["--model", package, "--max-batch-size", "4", "--threads", "1"]);
+        using var client = _pair.CreateFrontClient();
+        using var models = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("v1/models"));
+        _model = models.RootElement.GetProperty("data")[0].GetProperty("id").GetString()!;
+    }
+
+    public async Task DisposeAsync() => await _pair.DisposeAsync();
+
+    [Fact]
+    public async Task AzureOpenAiClient_ThroughFront_SameGreedyTokensAsDirect()
+    {
+        var options = new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 12 };
+        ChatMessage[] messages = [new UserChatMessage("Tell me a story about 你好.")];
+        var viaFront = new AzureOpenAIClient(_pair.FrontUri, new ApiKeyCredential(FrontAndWorker.ClientKey)).GetChatClient(_model);
+        var direct = new AzureOpenAIClient(_pair.WorkerUri, new ApiKeyCredential(FrontAndWorker.ServiceKey)).GetChatClient(_model);
+
+        ChatCompletion a = await viaFront.CompleteChatAsync(messages, options);
+        ChatCompletion b = await direct.CompleteChatAsync(messages, options);
+        Assert.Equal(b.Content.Single().Text, a.Content.Single().Text);
+        Assert.Equal(b.Usage.OutputTokenCount, a.Usage.OutputTokenCount);
+        Assert.InRange(a.Usage.OutputTokenCount, 1, 12);
+
+        var streamed = new System.Text.StringBuilder();
+        await foreach (var update in viaFront.CompleteChatStreamingAsync(messages, options))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                streamed.Append(part.Text);
+            }
+        }
+        Assert.Equal(b.Content.Single().Text, streamed.ToString());
+
+        var refused = new AzureOpenAIClient(_pair.WorkerUri, new ApiKeyCredential(FrontAndWorker.ClientKey)).GetChatClient(_model);
+        var ex = await Assert.ThrowsAsync<ClientResultException>(() => refused.CompleteChatAsync(messages, options));
+        Assert.Equal(401, ex.Status);
+    }
+
+    [Fact]
+    public async Task OpenAiNpmClient_ThroughFront_SameGreedyTokensAsDirect()
+    {
+        var env = new Dictionary<string, string> { ["QWEN_MODEL"] = _model };
+        var viaFront = await NodeScript.RunAsync("openai-greedy.mjs", new Uri(_pair.FrontUri, "v1"), FrontAndWorker.ClientKey, env);
+        var direct = await NodeScript.RunAsync("openai-greedy.mjs", new Uri(_pair.WorkerUri, "v1"), FrontAndWorker.ServiceKey, env);
+        var text = direct.GetProperty("chat").GetProperty("content").GetString();
+        Assert.Equal(text, viaFront.GetProperty("chat").GetProperty("content").GetString());
+        Assert.Equal(text, viaFront.GetProperty("stream").GetProperty("text").GetString());
+        Assert.Equal(text, direct.GetProperty("stream").GetProperty("text").GetString());
+        Assert.Equal(
+            direct.GetProperty("chat").GetProperty("usage").GetProperty("completion_tokens").GetInt32(),
+            viaFront.GetProperty("stream").GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+}

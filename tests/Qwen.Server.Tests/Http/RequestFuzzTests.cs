@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Qwen.Testing.Fuzzing;
+using Xunit.Abstractions;
+
+namespace Qwen.Server.Tests.Http;
+
+/// <summary>Seeded mutations of valid requests against the standalone server on the real engine: never a 5xx, every 4xx is OpenAI error JSON, the server healthy after.</summary>
+public sealed class RequestFuzzTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Key = "sk-fuzz-0123456789abcdef0123456789abcdef";
+    private const int Cases = 2_400;
+    private const int Seed = 20261206;
+    private WebApplication _app = null!;
+    private HttpClient _client = null!;
+    private string _model = null!;
+
+    public async Task InitializeAsync()
+    {
+        var package = await TinyPackage.GetAsync();
+        _app = QwenServerApp.Build(["--model", package, "--urls", "http://127.0.0.1:0", "--api-key", Key, "--max-batch-size", "4", "--max-queue", "64", "--threads", "1"]);
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _client = new HttpClient { BaseAddress = new Uri(address.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(120) };
+        _client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        using var models = JsonDocument.Parse(await _client.GetStringAsync("v1/models"));
+        _model = models.RootElement.GetProperty("data")[0].GetProperty("id").GetString()!;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private Dictionary<string, string[]> Seeds()
+    {
+        var m = _model;
+        const string Tool = """{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}""";
+        return new()
+        {
+            ["v1/chat/completions"] =
+            [
+                $$$"""{"model":"{{{m}}}","messages":[{"role":"user","content":"Hi"}],"max_tokens":4}""",
+                $$$"""{"model":"{{{m}}}","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"你好"}],"max_tokens":3,"temperature":0.7,"top_p":0.9,"seed":7,"stop":["\n"]}""",
+                $$$"""{"model":"{{{m}}}","messages":[{"role":"user","content":"Hi"}],"max_tokens":3,"stream":true,"stream_options":{"include_usage":true},"n":2}""",
+                $$$"""{"model":"{{{m}}}","messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}],"max_tokens":2,"logprobs":true,"top_logprobs":2,"logit_bias":{"15":-100}}""",
+                $$$"""{"model":"{{{m}}}","messages":[{"role":"user","content":"Weather?"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}]},{"role":"tool","tool_call_id":"c1","content":"sunny"}],"tools":[{{{Tool}}}],"tool_choice":"auto","max_tokens":3}""",
+                $$$"""{"model":"{{{m}}}","messages":[{"role":"user","content":"Hi"}],"tools":[{{{Tool}}}],"stream":true,"max_tokens":3,"presence_penalty":0.5,"frequency_penalty":0.5,"user":"fuzz"}""",
+            ],
+            ["v1/completions"] =
+            [
+                $$$"""{"model":"{{{m}}}","prompt":"def f(x):","max_tokens":4}""",
+                $$$"""{"model":"{{{m}}}","prompt":[1,2,3,4],"max_tokens":2,"echo":true,"logprobs":2}""",
+                $$$"""{"model":"{{{m}}}","prompt":"Hello","max_tokens":3,"stream":true,"n":2,"temperature":1.2,"top_k":5}""",
+            ],
+            ["tokenize"] = ["""{"content":"Hello <|im_start|> 世界","parse_special":false}"""],
+            ["detokenize"] = ["""{"tokens":[9707,11,1879]}"""],
+            ["apply-template"] = ["""{"messages":[{"role":"user","content":"Hi"}],"tools":[]}"""],
+        };
+    }
+
+    [Fact]
+    public async Task Fuzz_MutatedRequests_No5xx_Every4xxIsOpenAiError_ServerHealthyAfter()
+    {
+        var seeds = Seeds();
+        var fuzzer = new RequestFuzzer(Seed);
+        // Half chat, 30% completions, the rest the utility routes. Cases are generated up front (one Random, one
+        // order, so a case number reproduces) and sent four at a time.
+        var cases = Enumerable.Range(0, Cases).Select(i =>
+        {
+            var path = (i % 10) switch
+            {
+                < 5 => "v1/chat/completions",
+                < 8 => "v1/completions",
+                8 => i % 20 == 8 ? "tokenize" : "detokenize",
+                _ => "apply-template",
+            };
+            return (Index: i, Path: path, Body: fuzzer.Next(seeds[path]));
+        }).ToArray();
+        var statuses = new ConcurrentDictionary<int, int>();
+        var failures = new ConcurrentQueue<string>();
+
+        await Parallel.ForEachAsync(cases, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (c, ct) =>
+        {
+            using var content = new ByteArrayContent(c.Body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var response = await _client.PostAsync(c.Path, content, ct);
+            var text = await response.Content.ReadAsStringAsync(ct);
+            var status = (int)response.StatusCode;
+            statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
+            var problem = Check(status, response.Content.Headers.ContentType?.MediaType, text);
+            if (problem is not null)
+            {
+                failures.Enqueue($"case {c.Index} {c.Path} → {status}: {problem}; body {Preview(c.Body)}; response {text[..Math.Min(300, text.Length)]}");
+            }
+        });
+
+        var histogram = string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}"));
+        output.WriteLine($"fuzz: {Cases} cases, seed {Seed}; status histogram {histogram}");
+        Assert.True(failures.IsEmpty, $"{failures.Count} bad responses; first: {string.Join("\n", failures.Take(5))}");
+        Assert.Equal(Cases, statuses.Values.Sum());
+        Assert.True(statuses.GetValueOrDefault(200) > Cases / 20, $"too few cases stayed valid to exercise generation: {histogram}");
+        Assert.True(statuses.Keys.Count(s => s is >= 400 and < 500) >= 2, $"too few kinds of refusal: {histogram}");
+
+        using var health = await _client.GetAsync("health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        using var normal = await _client.PostAsync("v1/chat/completions", new StringContent(
+            "{\"model\":\"" + _model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":2}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, normal.StatusCode);
+    }
+
+    private static string? Check(int status, string? mediaType, string text)
+    {
+        if (status >= 500)
+        {
+            return "server error";
+        }
+        if (status >= 400)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(text);
+                var error = doc.RootElement.GetProperty("error");
+                return error.GetProperty("message").ValueKind == JsonValueKind.String && error.GetProperty("type").ValueKind == JsonValueKind.String
+                    ? null
+                    : "error JSON without message/type strings";
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                return "4xx without OpenAI error JSON";
+            }
+        }
+        if (mediaType == "text/event-stream")
+        {
+            return text.EndsWith("data: [DONE]\n\n", StringComparison.Ordinal) ? null : "stream not ended with [DONE]";
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            return doc.RootElement.ValueKind == JsonValueKind.Object ? null : "200 body is not a JSON object";
+        }
+        catch (JsonException)
+        {
+            return "200 body is not JSON";
+        }
+    }
+
+    private static string Preview(byte[] body)
+    {
+        var text = Encoding.UTF8.GetString(body);
+        return text.Length <= 300 ? text : text[..300] + "…";
+    }
+}
