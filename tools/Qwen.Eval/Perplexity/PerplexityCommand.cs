@@ -43,10 +43,14 @@ public sealed class PerplexityCommand : AsyncCommand<PerplexityCommand.Settings>
         [CommandOption("--title <TEXT>")]
         public string? Title { get; init; }
 
+        [CommandOption("--from <JSON>")]
+        [Description("Re-render the table and plot from an earlier perplexity.json instead of querying endpoints.")]
+        public string? From { get; init; }
+
         /// <inheritdoc />
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrEmpty(Data))
+            if (string.IsNullOrEmpty(Data) && string.IsNullOrEmpty(From))
             {
                 return ValidationResult.Error("--data is required (a .ids or .ids.gz file of token ids).");
             }
@@ -61,6 +65,10 @@ public sealed class PerplexityCommand : AsyncCommand<PerplexityCommand.Settings>
     /// <inheritdoc />
     protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        if (settings.From is { } from)
+        {
+            return await WriteAsync(PerplexityReport.FromJson(await File.ReadAllTextAsync(from, cancellationToken)), settings, cancellationToken);
+        }
         int[] lengths;
         EndpointSpec[] endpoints;
         try
@@ -93,7 +101,11 @@ public sealed class PerplexityCommand : AsyncCommand<PerplexityCommand.Settings>
                 report = await PerplexityEvaluator.RunAsync(Path.GetFileName(settings.Data), tokens, clients, lengths, settings.Windows,
                     e => tasks[e].Increment(1), cancellationToken);
             });
+        return await WriteAsync(report, settings, cancellationToken);
+    }
 
+    private static async Task<int> WriteAsync(PerplexityReport report, Settings settings, CancellationToken cancellationToken)
+    {
         Directory.CreateDirectory(settings.Output);
         await File.WriteAllTextAsync(Path.Combine(settings.Output, "perplexity.json"), report.ToJson(), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(settings.Output, "perplexity.md"), report.ToMarkdown(), cancellationToken);
