@@ -10,6 +10,7 @@ namespace Qwen.Eval.Tests.Perplexity;
 /// The long-context table on the trained model: <c>qwen-eval perplexity</c> against three standalone servers (plain
 /// RoPE, +NTK, +NTK+LogN, set by the server's switches), checked window by window against the float64 reference.
 /// </summary>
+[Collection(EvalConsole.Collection)]
 public sealed class PerplexityCommandTests(ITestOutputHelper output)
 {
     private static readonly int[] Lengths = [128, 256, 512, 1024];

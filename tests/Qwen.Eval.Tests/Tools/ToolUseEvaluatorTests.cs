@@ -5,6 +5,7 @@ using Qwen.Testing;
 namespace Qwen.Eval.Tests.Tools;
 
 /// <summary><c>qwen-eval tools</c> against the standalone server over a scripted engine: metrics computed by hand.</summary>
+[Collection(EvalConsole.Collection)]
 public sealed class ToolUseEvaluatorTests
 {
     private static readonly Lazy<QwenTokenizer> SharedTokenizer = new(() => QwenTokenizer.Load(RepoPaths.Tiktoken));
