@@ -59,6 +59,11 @@ param maxQueueLength int = 0
 @minValue(1024)
 param maxRequestBodyBytes int = 1048576
 
+@description('Days finished chat sessions and agent runs are kept before the hourly purge removes them.')
+@minValue(1)
+@maxValue(365)
+param sessionRetentionDays int = 7
+
 @description('The API key clients must send. Stored in Key Vault only; never an output.')
 @secure()
 @minLength(32)
@@ -505,6 +510,7 @@ module api 'app/api.bicep' = {
     workerBaseUri: worker.outputs.uri
     servedModelName: servedModelName
     maxRequestBodyBytes: maxRequestBodyBytes
+    sessionRetentionDays: sessionRetentionDays
     durableTaskHubName: 'QwenHub'
     batchFunctionName: batchFunctionName
     batchPoisonFunctionName: batchPoisonFunctionName

@@ -21,6 +21,7 @@ public static partial class QwenServerApp
         ["--max-queue"] = "Qwen:Engine:MaxQueueLength",
         ["--threads"] = "Qwen:Engine:IntraOpThreads",
         ["--max-context"] = "Qwen:Engine:MaxContext",
+        ["--kv-cache-bytes"] = "Qwen:Engine:KvCacheBudgetBytes",
         ["--dynamic-ntk"] = "Qwen:Engine:DynamicNtk",
         ["--logn"] = "Qwen:Engine:LognAttention",
         ["--worker"] = "Qwen:Worker:BaseUri",
@@ -45,7 +46,8 @@ public static partial class QwenServerApp
         {
             builder.Services.AddSingleton<EngineMetrics>();
             builder.Services.AddSingleton<IGenerationEngineProvider>(sp => new GenerationEngineProvider(
-                ct => EngineLoader.LoadAsync(builder.Configuration, sp.GetRequiredService<EngineMetrics>(), ct),
+                ct => EngineLoader.LoadAsync(builder.Configuration, sp.GetRequiredService<EngineMetrics>(), ct,
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EngineLoader))),
                 EngineProviderServiceCollectionExtensions.Stopping(sp)));
             builder.Services.AddQwenEngineWarmup(stopHostOnFailure: true);
         }

@@ -66,6 +66,9 @@ param servedModelName string
 @description('Largest request body accepted, in bytes.')
 param maxRequestBodyBytes int
 
+@description('Days finished sessions and agent runs are kept before they are purged.')
+param sessionRetentionDays int
+
 @description('Durable task hub of this app.')
 param durableTaskHubName string
 
@@ -145,6 +148,7 @@ resource api 'Microsoft.Web/sites@2024-11-01' = {
         { name: 'Qwen__Serving__ApiKey', value: '@Microsoft.KeyVault(SecretUri=${apiKeyUri})' }
         { name: 'Qwen__Serving__ModelName', value: servedModelName }
         { name: 'Qwen__Serving__MaxRequestBodyBytes', value: string(maxRequestBodyBytes) }
+        { name: 'Qwen__Orchestrations__RetentionDays', value: string(sessionRetentionDays) }
         { name: 'Qwen__Batch__QueueName', value: batchQueueName }
         { name: 'Qwen__Batch__ContainerName', value: batchContainerName }
         { name: 'Qwen__Worker__BaseUri', value: workerBaseUri }

@@ -102,21 +102,24 @@ param maxQueueLength int
 param durableTaskHubName string
 
 // Replica size is the whole serverless GPU node. The KV cache per token of Qwen-7B is
-// 2 (K,V) x 32 layers x 4096 x bytes: 512 KiB in fp16, 1 MiB in fp32 (int4 packages keep fp32 activations).
-// T4 (16 GB): int4 weights ~4.5 GB + 4 x 2048 tokens x 1 MiB = 8 GiB.
-// A100 (80 GB): fp16 weights ~15.4 GB + 8 x 8192 x 512 KiB = 32 GiB (or int4 + 64 GiB of fp32 cache).
+// 2 (K,V) x 32 layers x 4096 x bytes: 512 KiB in fp16 (packages converted with --target cuda), 1 MiB in fp32.
+// The KV budget is GPU memory; the engine's default measures host memory, so the profile sets it:
+// T4 (16 GB): cuda int4 weights ~4.5 GB + 4 x 2048 tokens x 512 KiB = 4 GiB of cache.
+// A100 (80 GB): fp16 weights ~15.4 GB + 8 x 8192 x 512 KiB = 32 GiB of cache.
 var profiles = {
   'Consumption-GPU-NC8as-T4': {
     cpu: 8
     memory: '56Gi'
     maxBatchSize: 4
     maxContext: 2048
+    kvCacheBudgetBytes: 4294967296
   }
   'Consumption-GPU-NC24-A100': {
     cpu: 24
     memory: '220Gi'
     maxBatchSize: 8
     maxContext: 8192
+    kvCacheBudgetBytes: 34359738368
   }
 }
 var profile = profiles[gpuProfileType]
@@ -246,6 +249,7 @@ resource worker 'Microsoft.App/containerApps@2025-07-01' = {
             }
             { name: 'Qwen__Engine__MaxQueueLength', value: string(maxQueueLength > 0 ? maxQueueLength : 64) }
             { name: 'Qwen__Engine__MaxContext', value: string(maxContext > 0 ? maxContext : profile.maxContext) }
+            { name: 'Qwen__Engine__KvCacheBudgetBytes', value: string(profile.kvCacheBudgetBytes) }
             { name: 'Qwen__Serving__ApiKey', secretRef: serviceKeySecretRef }
             { name: 'Qwen__Serving__ModelName', value: servedModelName }
             { name: 'Qwen__Serving__MaxRequestBodyBytes', value: string(maxRequestBodyBytes) }

@@ -34,6 +34,10 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
         [Description("ONNX Runtime intra-op threads (default: all cores).")]
         public int? Threads { get; init; }
 
+        [CommandOption("--execution-provider <EP>")]
+        [Description("cpu (default) or cuda: where the engine runs (the GenAI comparison stays on CPU; pass --skip-genai on a GPU).")]
+        public string ExecutionProvider { get; init; } = "cpu";
+
         [CommandOption("--repeats <N>")]
         public int Repeats { get; init; } = 3;
 
@@ -51,13 +55,19 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
             return 2;
         }
         var concurrency = settings.Concurrency.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
-        var report = new BenchmarkReport { Package = package, Machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}", StartedUtc = DateTime.UtcNow };
+        var report = new BenchmarkReport { Package = package, Machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, engine on {settings.ExecutionProvider}", StartedUtc = DateTime.UtcNow };
 
         AnsiConsole.MarkupLine("[bold]Memory read bandwidth[/] (multi-threaded streaming read of 1 GiB)…");
         report.ReadBandwidthGBps = BandwidthProbe.MeasureReadBytesPerSecond() / 1e9;
         AnsiConsole.MarkupLineInterpolated($"  {report.ReadBandwidthGBps:F1} GB/s");
 
-        var engine = new EngineBenchmarks(package, settings.Threads);
+        var provider = settings.ExecutionProvider.ToLowerInvariant() switch
+        {
+            "cpu" => Qwen.Inference.Runtime.ExecutionProvider.Cpu,
+            "cuda" => Qwen.Inference.Runtime.ExecutionProvider.Cuda,
+            _ => throw new ArgumentException($"--execution-provider '{settings.ExecutionProvider}' is not cpu or cuda."),
+        };
+        var engine = new EngineBenchmarks(package, settings.Threads, provider);
         report.WeightBytesPerToken = engine.WeightBytesPerDecodedToken();
         report.RooflineTokensPerSecond = report.ReadBandwidthGBps * 1e9 / report.WeightBytesPerToken;
         AnsiConsole.MarkupLineInterpolated($"  weights read per decoded token: {report.WeightBytesPerToken / 1e6:F0} MB → roofline {report.RooflineTokensPerSecond:F1} tokens/s at batch 1");

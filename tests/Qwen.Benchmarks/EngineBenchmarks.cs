@@ -7,8 +7,8 @@ using Qwen.Inference.Scheduling;
 
 namespace Qwen.Benchmarks;
 
-/// <summary>Benchmarks of the batching engine on one package.</summary>
-public sealed class EngineBenchmarks(string package, int? threads)
+/// <summary>Benchmarks of the batching engine on one package, on the given execution provider.</summary>
+public sealed class EngineBenchmarks(string package, int? threads, ExecutionProvider provider = ExecutionProvider.Cpu)
 {
     private readonly ModelManifest _manifest = ModelPackage.Open(package, PackageVerification.SizesOnly).Manifest;
 
@@ -117,7 +117,7 @@ public sealed class EngineBenchmarks(string package, int? threads)
 
     private QwenScheduler Create(int batch, int sequence, bool prefixReuse) => QwenScheduler.Load(package, new QwenSchedulerOptions
     {
-        Runtime = new ModelRuntimeOptions { IntraOpThreads = threads, Verification = PackageVerification.SizesOnly },
+        Runtime = new ModelRuntimeOptions { IntraOpThreads = threads, Verification = PackageVerification.SizesOnly, ExecutionProvider = provider },
         Scheduling = new SchedulerOptions { MaxBatchSize = batch, MaxSequenceLength = sequence, MaxQueueLength = batch, EnablePrefixReuse = prefixReuse },
     });
 

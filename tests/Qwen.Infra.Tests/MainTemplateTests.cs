@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Qwen.Infra.Tests.Arm;
 using Qwen.Infra.Tests.Bicep;
@@ -116,9 +117,9 @@ public sealed class MainTemplateTests(InfraFixture infra)
     }
 
     [Theory]
-    [InlineData("Consumption-GPU-NC8as-T4", 0, 1, "8", "2048", "4")]
-    [InlineData("Consumption-GPU-NC24-A100", 1, 3, "24", "8192", "8")]
-    public void Worker_GpuProfile_SetsProfileReplicasAndEngineDefaults(string profile, long min, long max, string threads, string context, string batch)
+    [InlineData("Consumption-GPU-NC8as-T4", 0, 1, "8", "2048", "4", "4294967296")]
+    [InlineData("Consumption-GPU-NC24-A100", 1, 3, "24", "8192", "8", "34359738368")]
+    public void Worker_GpuProfile_SetsProfileReplicasAndEngineDefaults(string profile, long min, long max, string threads, string context, string batch, string kvBudget)
     {
         var parameters = new Dictionary<string, object?>(InfraFixture.DeploymentParameters)
         {
@@ -133,6 +134,9 @@ public sealed class MainTemplateTests(InfraFixture infra)
         Assert.Equal(context, settings[AppSettingNames.MaxContext]);
         Assert.Equal(batch, settings[AppSettingNames.MaxBatchSize]);
         Assert.Equal("64", settings[AppSettingNames.MaxQueueLength]);
+        // The budget holds exactly the profile's rows × context of Qwen-7B's fp16 KV (512 KiB per position).
+        Assert.Equal(long.Parse(batch, CultureInfo.InvariantCulture) * long.Parse(context, CultureInfo.InvariantCulture) * 524288, long.Parse(kvBudget, CultureInfo.InvariantCulture));
+        Assert.Equal(kvBudget, settings[AppSettingNames.KvCacheBudgetBytes]);
     }
 
     [Fact]

@@ -2,7 +2,6 @@ using Microsoft.Extensions.AI;
 using Qwen.Inference.ChatClient;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Hosting;
-using Qwen.Inference.Runtime;
 using Qwen.Inference.Scheduling;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -12,7 +11,7 @@ public static class QwenEngineServiceCollectionExtensions
 {
     /// <summary>Registers the engine for the package and settings from <paramref name="configure"/>, and an <see cref="IChatClient"/> over it.</summary>
     /// <remarks>
-    /// The engine loads on first resolve (a singleton, disposed with the container). On CPU the default is the batching scheduler.
+    /// The engine (the batching <see cref="QwenScheduler"/>, on every execution provider) loads on first resolve (a singleton, disposed with the container).
     /// The chat client is registered as a plain singleton so this project needs only Microsoft.Extensions.AI.Abstractions; a host
     /// that wants middleware calls <c>AddChatClient(sp =&gt; new QwenChatClient(sp.GetRequiredService&lt;IGenerationEngine&gt;())).UseLogging()</c> instead.
     /// </remarks>
@@ -47,14 +46,7 @@ public static class QwenEngineServiceCollectionExtensions
         {
             throw new ArgumentException("QwenEngineOptions.PackageDirectory is empty; set it to a model package directory (holding qwen-model.json).", nameof(options));
         }
-        var batching = options.Engine switch
-        {
-            QwenEngineKind.Scheduler => true,
-            QwenEngineKind.Generator => false,
-            _ => options.Runtime.ExecutionProvider == ExecutionProvider.Cpu,
-        };
-        return batching
-            ? QwenScheduler.Load(options.PackageDirectory, new QwenSchedulerOptions { Runtime = options.Runtime, Scheduling = options.Scheduling }, metrics)
-            : QwenGenerator.Load(options.PackageDirectory, new QwenGeneratorOptions { Runtime = options.Runtime });
+        // One engine for every execution provider: the provider only decides where the session and the KV cache live.
+        return QwenScheduler.Load(options.PackageDirectory, new QwenSchedulerOptions { Runtime = options.Runtime, Scheduling = options.Scheduling }, metrics);
     }
 }

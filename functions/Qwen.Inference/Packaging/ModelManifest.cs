@@ -25,6 +25,9 @@ public sealed record ModelManifest
     /// <summary>Weight precision of the graph: <c>fp32</c>, <c>fp16</c> or <c>int4</c>.</summary>
     public required string Dtype { get; init; }
 
+    /// <summary>Execution provider the graph was built for: <c>cpu</c> (fp32 activations for fp32/int4) or <c>cuda</c> (fp16 activations and KV cache).</summary>
+    public string Target { get; init; } = "cpu";
+
     /// <summary>Present when <see cref="Dtype"/> is <c>int4</c>.</summary>
     public QuantizationInfo? Quantization { get; init; }
 

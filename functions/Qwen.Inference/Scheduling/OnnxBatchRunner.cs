@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -7,40 +8,48 @@ using Qwen.Inference.Runtime;
 
 namespace Qwen.Inference.Scheduling;
 
-/// <summary>Runs step plans with ONNX Runtime over one KV buffer per layer and kind, [maxBatch, heads, maxSeq, headDim], allocated once.</summary>
+/// <summary>Runs step plans with ONNX Runtime over one KV buffer per layer and kind, [maxBatch, heads, maxSeq, headDim], allocated once on the session's device.</summary>
 /// <remarks>
-/// Background: rows are contiguous in the buffer, so a joining request is prefilled on an OrtValue over just its row
-/// ([1, heads, maxSeq, headDim] at the row's offset) and the running rows are not touched; a decode binds an OrtValue
-/// over rows [0, n). GroupQueryAttention reads each row's valid length from <c>seqlens_k</c>, so rows of different
-/// lengths decode together, and rope/LogN inputs are per token, so each row keeps its own NTK α.
-/// Limitation: CPU only (the buffers are host memory); other providers use the single-request generator.
+/// Background: the buffers come from the allocator of the provider's memory (<see cref="OnnxSessionFactory.CreateDeviceAllocator"/>:
+/// GPU memory for CUDA/DirectML, host memory for CPU), so CPU and GPU run exactly this code. Views over them are OrtValues
+/// on that same memory, bound with IoBinding as both past and present: GroupQueryAttention appends in place and the cache
+/// never crosses PCIe. Rows are contiguous, so a joining request is prefilled on a view over just its row
+/// ([1, heads, maxSeq, headDim] at the row's offset) and the running rows are not touched; a decode binds a view over rows
+/// [0, n). GroupQueryAttention reads each row's valid length from <c>seqlens_k</c>, so rows of different lengths decode
+/// together, and rope/LogN inputs are per token, so each row keeps its own NTK α. The small per-step inputs and the
+/// logits output are bound in host memory: ONNX Runtime copies the inputs to the device and copies back only the logits
+/// rows listed in <c>logits_indices</c>, i.e. the rows the scheduler samples from.
+/// Limitation: host buffers are zeroed once; device buffers are not (the C# API has no device memset). Rows never mix in
+/// the graph, a request reads only positions it wrote, and unwritten memory can reach only a filler's discarded output
+/// and its slot, which the row's next owner overwrites before reading.
+/// DirectML's tensor "addresses" are opaque handles, so views at a row offset are wrong there; <see cref="KvCachePlan"/>
+/// gives DirectML one row, so every view starts at the buffer.
 /// Not thread-safe: the scheduler loop owns it.
 /// </remarks>
 public sealed class OnnxBatchRunner : IBatchRunner
 {
     private readonly ModelManifest _manifest;
     private readonly InferenceSession _session;
+    private readonly OrtAllocator? _allocator;
+    private readonly OrtMemoryInfo _kvMemory;
     private readonly bool _scalarTotalLength;
     private readonly TensorElementType _kvType;
-    private readonly long _rowElements;
-    private readonly int _elementBytes;
-    private readonly nint[] _buffers; // per layer: key, value; each [maxBatch, heads, maxSeq, headDim]
+    private readonly long _rowBytes;
+    private readonly OrtValue?[] _buffers; // per layer: key, value; each [maxBatch, heads, maxSeq, headDim]
+    private readonly nint[] _pointers; // where each buffer starts (device memory on a GPU: never dereferenced here)
     private readonly OrtValue?[][] _prefixViews; // [rows − 1][layer·2 + kind]
     private readonly OrtValue?[][] _rowViews; // [slot][layer·2 + kind]
     private readonly Dictionary<int, OrtIoBinding> _bindings = []; // key: rows (decode) or −1 − slot (prefill)
-    private readonly float[] _logits; // [maxBatch, vocab], pinned
+    private readonly float[] _logits; // [maxBatch, vocab], pinned host memory
     private readonly RotaryEmbedding _fillerRotary;
     private bool _disposed;
 
-    /// <summary>Loads the package's graph and allocates the KV buffer for <paramref name="maxBatchSize"/> rows of <paramref name="maxSequenceLength"/> positions.</summary>
-    /// <exception cref="QwenEngineException">The graph does not load or does not match the manifest.</exception>
-    /// <exception cref="NotSupportedException">The provider is not CPU.</exception>
+    /// <summary>Loads the package's graph and allocates the KV buffer for <paramref name="maxBatchSize"/> rows of <paramref name="maxSequenceLength"/> positions on the provider's device.</summary>
+    /// <exception cref="QwenEngineException">The provider is missing, the graph does not load or does not match the manifest, or the device cannot hold the KV buffer.</exception>
     public OnnxBatchRunner(ModelPackage package, ModelRuntimeOptions runtime, int maxBatchSize, int maxSequenceLength)
     {
-        if (runtime.ExecutionProvider != ExecutionProvider.Cpu)
-        {
-            throw new NotSupportedException($"The batching runner keeps its KV cache in host memory and runs on CPU only; {runtime.ExecutionProvider} uses QwenGenerator.");
-        }
+        ArgumentNullException.ThrowIfNull(package);
+        ArgumentNullException.ThrowIfNull(runtime);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSequenceLength, 2);
         _manifest = package.Manifest;
@@ -49,9 +58,9 @@ public sealed class OnnxBatchRunner : IBatchRunner
         MaxSequenceLength = maxSequenceLength;
         VocabRows = arch.VocabSize;
         _kvType = OnnxSessionFactory.KvElementType(_manifest.Io);
-        _elementBytes = _kvType == TensorElementType.Float16 ? 2 : 4;
-        _rowElements = (long)arch.NumHeads * maxSequenceLength * arch.HeadDim;
-        _buffers = new nint[arch.NumLayers * 2];
+        _rowBytes = KvCachePlan.BytesPerPositionOf(_manifest) / (2L * arch.NumLayers) * maxSequenceLength;
+        _buffers = new OrtValue?[arch.NumLayers * 2];
+        _pointers = new nint[arch.NumLayers * 2];
         _prefixViews = new OrtValue?[maxBatchSize][];
         _rowViews = new OrtValue?[maxBatchSize][];
         _logits = GC.AllocateArray<float>(maxBatchSize * arch.VocabSize, pinned: true);
@@ -60,17 +69,35 @@ public sealed class OnnxBatchRunner : IBatchRunner
         try
         {
             _scalarTotalLength = _session.InputMetadata[_manifest.Io.TotalSequenceLength].Dimensions.Length == 0;
-            var bytes = (nuint)(_rowElements * maxBatchSize * _elementBytes);
+            var allocator = OnnxSessionFactory.CreateDeviceAllocator(_session, runtime);
+            _allocator = ReferenceEquals(allocator, OrtAllocator.DefaultInstance) ? null : allocator;
+            _kvMemory = allocator.Info;
+            Device = runtime.ExecutionProvider;
+            var bytes = _rowBytes * maxBatchSize;
+            if (bytes > int.MaxValue)
+            {
+                throw new QwenEngineException("allocate the KV cache",
+                    $"One layer's KV buffer would take {bytes:N0} bytes ({maxBatchSize} rows × {maxSequenceLength:N0} positions); at most {int.MaxValue:N0} are supported. Lower MaxBatchSize or the context.");
+            }
+            long[] shape = [maxBatchSize, arch.NumHeads, maxSequenceLength, arch.HeadDim];
             for (var i = 0; i < _buffers.Length; i++)
             {
+                var buffer = OrtGuard.Invoke($"allocate the KV cache on {runtime.ExecutionProvider} ({bytes * _buffers.Length:N0} bytes in all; lower the KV budget, MaxBatchSize or the context if memory is short)",
+                    () => OrtValue.CreateAllocatedTensorValue(allocator, _kvType, shape));
+                _buffers[i] = buffer;
+                // The span only carries the address (ONNX Runtime's tensor data pointer); on a device it is never read.
+                var raw = buffer.GetTensorMutableRawData();
                 unsafe
                 {
+                    _pointers[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(raw));
+                }
+                if (runtime.ExecutionProvider == ExecutionProvider.Cpu)
+                {
                     // Zeroed so that no uninitialised (possibly NaN) memory reaches a kernel, even in rows never written.
-                    _buffers[i] = (nint)NativeMemory.AlignedAlloc(bytes, 64);
-                    NativeMemory.Clear((void*)_buffers[i], bytes);
+                    raw.Clear();
                 }
             }
-            KvBytes = (long)bytes * _buffers.Length;
+            KvBytes = bytes * _buffers.Length;
         }
         catch
         {
@@ -91,8 +118,14 @@ public sealed class OnnxBatchRunner : IBatchRunner
     /// <summary>The package's session, shared with <see cref="Scoring.PromptScorer"/> (ONNX Runtime allows concurrent runs).</summary>
     internal InferenceSession Session => _session;
 
+    /// <summary>The allocator of the provider's memory, where a <see cref="Scoring.PromptScorer"/> puts its own KV cache.</summary>
+    internal OrtAllocator KvAllocator => _allocator ?? OrtAllocator.DefaultInstance;
+
     /// <summary>Bytes of the KV buffers.</summary>
     public long KvBytes { get; }
+
+    /// <summary>The provider whose memory holds the KV buffers.</summary>
+    public ExecutionProvider Device { get; }
 
     /// <inheritdoc />
     public void Prefill(PrefillWork work, IReadOnlyList<int> tokens, RotaryEmbedding rotary, Span<float> logits, CancellationToken cancellationToken)
@@ -215,12 +248,13 @@ public sealed class OnnxBatchRunner : IBatchRunner
         var arch = _manifest.Architecture;
         var views = new OrtValue?[_buffers.Length];
         long[] shape = [rows, arch.NumHeads, MaxSequenceLength, arch.HeadDim];
-        var offset = firstRow * _rowElements * _elementBytes;
-        var length = rows * _rowElements * _elementBytes;
+        var offset = firstRow * _rowBytes;
+        var length = rows * _rowBytes;
         for (var i = 0; i < _buffers.Length; i++)
         {
-            var pointer = _buffers[i] + (nint)offset;
-            views[i] = OrtGuard.Invoke("create a KV view", () => OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, _kvType, shape, pointer, length));
+            var pointer = _pointers[i] + (nint)offset;
+            // A view on the provider's memory: ONNX Runtime binds it in place, with no copy to or from the host.
+            views[i] = OrtGuard.Invoke("create a KV view", () => OrtValue.CreateTensorValueWithData(_kvMemory, _kvType, shape, pointer, length));
         }
         return views;
     }
@@ -246,17 +280,13 @@ public sealed class OnnxBatchRunner : IBatchRunner
                 view?.Dispose();
             }
         }
-        _session?.Dispose();
-        unsafe
+        // Buffers go back to the allocator before the allocator (and the session that owns the device allocator) goes.
+        foreach (var buffer in _buffers)
         {
-            foreach (var buffer in _buffers)
-            {
-                if (buffer != 0)
-                {
-                    NativeMemory.AlignedFree((void*)buffer);
-                }
-            }
+            buffer?.Dispose();
         }
+        _allocator?.Dispose();
+        _session?.Dispose();
     }
 
     /// <summary>The small per-call inputs as OrtValues over pinned managed arrays.</summary>

@@ -35,8 +35,15 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
     /// <summary>Creates the engine over a loaded package: allocates the KV buffer and starts the loop.</summary>
     /// <exception cref="QwenEngineException">The graph does not load or does not match the manifest.</exception>
     public QwenScheduler(ModelPackage package, QwenTokenizer tokenizer, QwenSchedulerOptions? options = null, EngineMetrics? metrics = null)
-        : this(package.Manifest, tokenizer, CreateRunner(package, options ??= new QwenSchedulerOptions()), options.Scheduling, metrics)
+        : this(package, tokenizer, options ??= new QwenSchedulerOptions(), KvCachePlan.Create(package.Manifest, options), metrics)
     {
+    }
+
+    private QwenScheduler(ModelPackage package, QwenTokenizer tokenizer, QwenSchedulerOptions options, KvCachePlan plan, EngineMetrics? metrics)
+        : this(package.Manifest, tokenizer, new OnnxBatchRunner(package, options.Runtime, plan.Rows, plan.Positions), options.Scheduling, metrics)
+    {
+        KvCache = plan;
+        Device = options.Runtime.ExecutionProvider;
     }
 
     /// <summary>Creates the engine over any runner (tests use a scripted one).</summary>
@@ -52,7 +59,7 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
         var tokenizerInfo = manifest.Tokenizer;
         _vocabularySize = Math.Min(tokenizerInfo.SpecialStartId + tokenizerInfo.SpecialCount, manifest.Architecture.VocabSize);
         _alwaysStop = GenerationRequestChecks.AlwaysStopIds(manifest);
-        _scorer = runner is OnnxBatchRunner onnx ? new PromptScorer(manifest, onnx.Session, Microsoft.ML.OnnxRuntime.OrtAllocator.DefaultInstance, runner.MaxSequenceLength) : null;
+        _scorer = runner is OnnxBatchRunner onnx ? new PromptScorer(manifest, onnx.Session, onnx.KvAllocator, runner.MaxSequenceLength) : null;
         _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
@@ -75,8 +82,14 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
     /// <summary>Counters of this engine.</summary>
     public EngineMetrics Metrics { get; }
 
-    /// <summary>Longest sequence (prompt + output) a row holds.</summary>
+    /// <summary>Longest sequence (prompt + output) a row holds: the context this engine serves.</summary>
     public int ContextLength => _runner.MaxSequenceLength;
+
+    /// <summary>How the KV budget was spent (null when the engine runs over a runner it was given).</summary>
+    public KvCachePlan? KvCache { get; }
+
+    /// <summary>The execution provider that holds the KV cache and runs the graph.</summary>
+    public ExecutionProvider Device { get; } = ExecutionProvider.Cpu;
 
     /// <summary>Batch rows.</summary>
     public int MaxBatchSize => _runner.MaxBatchSize;
@@ -337,37 +350,6 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
         {
             _scheduler.Release(state.Sequence);
         }
-    }
-
-    private static IBatchRunner CreateRunner(ModelPackage package, QwenSchedulerOptions options)
-    {
-        var scheduling = options.Scheduling;
-        scheduling.Validate();
-        var length = SequenceLength(package.Manifest, options);
-        return new OnnxBatchRunner(package, options.Runtime, scheduling.MaxBatchSize, length);
-    }
-
-    /// <summary>Positions per row: the explicit setting, else the context (at most 4096) shortened to fit the KV budget.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The budget does not hold even 2 positions per row.</exception>
-    public static int SequenceLength(ModelManifest manifest, QwenSchedulerOptions options)
-    {
-        var arch = manifest.Architecture;
-        var scheduling = options.Scheduling;
-        if (scheduling.MaxSequenceLength is { } explicitLength)
-        {
-            return LongContext.ResolveContextLength(arch, explicitLength);
-        }
-        var context = LongContext.ResolveContextLength(arch, options.Runtime.ContextLength);
-        var length = options.Runtime.ContextLength is null ? Math.Min(context, 4096) : context;
-        var elementBytes = manifest.Io.KvDtype == "float16" ? 2L : 4L;
-        var bytesPerPosition = 2L * arch.NumLayers * arch.NumHeads * arch.HeadDim * elementBytes * scheduling.MaxBatchSize;
-        var fits = scheduling.KvCacheBudgetBytes / bytesPerPosition;
-        if (fits < 2)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), scheduling.KvCacheBudgetBytes,
-                $"A KV budget of {scheduling.KvCacheBudgetBytes:N0} bytes holds {fits} positions for {scheduling.MaxBatchSize} rows ({bytesPerPosition:N0} bytes per position); raise KvCacheBudgetBytes or lower MaxBatchSize.");
-        }
-        return (int)Math.Min(length, fits);
     }
 
     /// <inheritdoc />

@@ -17,6 +17,7 @@ public static class AppSettingNames
     public const string MaxBatchSize = "Qwen__Engine__MaxBatchSize";
     public const string MaxQueueLength = "Qwen__Engine__MaxQueueLength";
     public const string MaxContext = "Qwen__Engine__MaxContext";
+    public const string KvCacheBudgetBytes = "Qwen__Engine__KvCacheBudgetBytes";
 
     // API surface.
     public const string ApiKey = "Qwen__Serving__ApiKey";
@@ -29,6 +30,9 @@ public static class AppSettingNames
     public const string WorkerBaseUri = "Qwen__Worker__BaseUri";
     // The service credential the API app presents to the worker (never the clients' key); the worker's own Qwen__Serving__ApiKey.
     public const string WorkerApiKey = "Qwen__Worker__ApiKey";
+
+    // Chat sessions and agent runs (Durable): days a finished instance is kept before the hourly purge.
+    public const string OrchestrationRetentionDays = "Qwen__Orchestrations__RetentionDays";
 
     // Identity-based storage connection used by the blob/queue triggers and the SDK clients.
     public const string StorageBlobServiceUri = "QwenStorage__blobServiceUri";

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Hosting;
 using Qwen.Inference.Runtime;
@@ -7,15 +9,15 @@ using Qwen.Inference.Scheduling;
 
 namespace Qwen.Serving.Http;
 
-/// <summary>Opens a model package with the engine the <c>Qwen:Engine:*</c> settings ask for (the server's --execution-provider, --threads, --max-batch-size, --max-queue, --dynamic-ntk, --logn).</summary>
-public static class EngineLoader
+/// <summary>Opens a model package with the engine the <c>Qwen:Engine:*</c> settings ask for (the server's --execution-provider, --threads, --max-batch-size, --max-queue, --max-context, --kv-cache-bytes, --dynamic-ntk, --logn).</summary>
+public static partial class EngineLoader
 {
     /// <summary>Loads the package at <c>Qwen:Model:PackagePath</c> (the server's <c>--model</c>).</summary>
-    public static Task<IGenerationEngine> LoadAsync(IConfiguration configuration, EngineMetrics metrics, CancellationToken cancellationToken) =>
-        LoadAsync(configuration, configuration["Qwen:Model:PackagePath"], metrics, cancellationToken);
+    public static Task<IGenerationEngine> LoadAsync(IConfiguration configuration, EngineMetrics metrics, CancellationToken cancellationToken, ILogger? logger = null) =>
+        LoadAsync(configuration, configuration["Qwen:Model:PackagePath"], metrics, cancellationToken, logger);
 
-    /// <summary>Loads the package in <paramref name="path"/>.</summary>
-    public static Task<IGenerationEngine> LoadAsync(IConfiguration configuration, string? path, EngineMetrics metrics, CancellationToken cancellationToken)
+    /// <summary>Loads the package in <paramref name="path"/> and logs how the KV budget was spent (rows × positions).</summary>
+    public static async Task<IGenerationEngine> LoadAsync(IConfiguration configuration, string? path, EngineMetrics metrics, CancellationToken cancellationToken, ILogger? logger = null)
     {
         if (string.IsNullOrEmpty(path))
         {
@@ -30,7 +32,12 @@ public static class EngineLoader
         var options = ReadOptions(configuration, path);
         cancellationToken.ThrowIfCancellationRequested();
         // Loading is synchronous native work (session creation, weight mapping); keep it off the caller's thread.
-        return Task.Run(() => QwenEngineServiceCollectionExtensions.CreateEngine(options, metrics), cancellationToken);
+        var engine = await Task.Run(() => QwenEngineServiceCollectionExtensions.CreateEngine(options, metrics), cancellationToken).ConfigureAwait(false);
+        if (engine is QwenScheduler { KvCache: { } plan } scheduler)
+        {
+            LogKvCache(logger ?? NullLogger.Instance, engine.Manifest.Name, scheduler.ContextLength, plan.Describe(scheduler.Device));
+        }
+        return engine;
     }
 
     /// <summary>Engine options from the <c>Qwen:Engine:*</c> settings.</summary>
@@ -59,6 +66,7 @@ public static class EngineLoader
             {
                 MaxBatchSize = Int(configuration, "Qwen:Engine:MaxBatchSize", "--max-batch-size") ?? scheduling.MaxBatchSize,
                 MaxQueueLength = Int(configuration, "Qwen:Engine:MaxQueueLength", "--max-queue") ?? scheduling.MaxQueueLength,
+                KvCacheBudgetBytes = Long(configuration, "Qwen:Engine:KvCacheBudgetBytes", "--kv-cache-bytes"),
             },
         };
     }
@@ -72,6 +80,21 @@ public static class EngineLoader
             "off" or "false" or "0" => false,
             var other => throw new ArgumentException($"{flag} '{other}' is not one of on, off, package."),
         };
+
+    private static long? Long(IConfiguration configuration, string key, string flag)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+        return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"{flag} '{text}' is not a positive whole number of bytes.");
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model}: context {Context} tokens per request; KV cache {KvCache}")]
+    private static partial void LogKvCache(ILogger logger, string model, int context, string kvCache);
 
     private static int? Int(IConfiguration configuration, string key, string flag)
     {

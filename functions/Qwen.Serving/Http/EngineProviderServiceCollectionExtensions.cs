@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Qwen.Inference.Scheduling;
 using Qwen.Serving.ModelCache;
 
@@ -18,13 +19,14 @@ public static class EngineProviderServiceCollectionExtensions
         services.TryAddSingleton<IGenerationEngineProvider>(sp => new GenerationEngineProvider(async ct =>
         {
             var metrics = sp.GetRequiredService<EngineMetrics>();
+            var logger = sp.GetService<ILoggerFactory>()?.CreateLogger(typeof(EngineLoader));
             var cache = sp.GetService<BlobModelCache>();
             if (cache is null)
             {
-                return await EngineLoader.LoadAsync(configuration, metrics, ct).ConfigureAwait(false);
+                return await EngineLoader.LoadAsync(configuration, metrics, ct, logger).ConfigureAwait(false);
             }
             var package = await cache.EnsureAsync(ct).ConfigureAwait(false);
-            return await EngineLoader.LoadAsync(configuration, package.PackageDirectory, metrics, ct).ConfigureAwait(false);
+            return await EngineLoader.LoadAsync(configuration, package.PackageDirectory, metrics, ct, logger).ConfigureAwait(false);
         }, Stopping(sp)));
         return services;
     }

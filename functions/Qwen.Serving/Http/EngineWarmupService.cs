@@ -15,7 +15,7 @@ public sealed partial class EngineWarmupService(
         try
         {
             var engine = await engines.GetAsync(stoppingToken).ConfigureAwait(false);
-            LogLoaded(logger, engine.Manifest.Name, engine.Manifest.Architecture.MaxContext);
+            LogLoaded(logger, engine.Manifest.Name, engine.ContextLength);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

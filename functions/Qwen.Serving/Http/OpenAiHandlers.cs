@@ -479,7 +479,7 @@ public sealed partial class OpenAiHandlers(
 
     private GenerationRequest[] BuildRequests(IGenerationEngine engine, ChatCompletionRequest request, IReadOnlyList<int> prompt, IReadOnlyList<string> stops, string cacheScope)
     {
-        var context = engine.Manifest.Architecture.MaxContext;
+        var context = engine.ContextLength; // what a KV row holds, not the package maximum
         if (prompt.Count + 1 > context)
         {
             throw new OpenAiException(400,
@@ -672,7 +672,7 @@ public sealed partial class OpenAiHandlers(
         w.WriteString("object", "model");
         w.WriteNumber("created", 1_690_848_000); // Qwen-7B's release, 2023-08-01: a stable value rather than the start time.
         w.WriteString("owned_by", "qwen");
-        w.WriteNumber("context_length", engine.Manifest.Architecture.MaxContext);
+        w.WriteNumber("context_length", engine.ContextLength);
         w.WriteEndObject();
     }
 

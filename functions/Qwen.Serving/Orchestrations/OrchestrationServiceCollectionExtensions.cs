@@ -25,6 +25,12 @@ public static class OrchestrationServiceCollectionExtensions
         }
         // The worker accepts only the service credential, never the clients' key (which the API app checks itself).
         options.ApiKey = ModelCacheServiceCollectionExtensions.Setting(configuration, AppSettingNames.WorkerApiKey);
+        if (ModelCacheServiceCollectionExtensions.Setting(configuration, AppSettingNames.OrchestrationRetentionDays) is { Length: > 0 } days)
+        {
+            options.Retention = double.TryParse(days, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) && d > 0
+                ? TimeSpan.FromDays(d)
+                : throw new InvalidOperationException($"{AppSettingNames.OrchestrationRetentionDays} is '{days}'; use a positive number of days (for example 7).");
+        }
         // The starters check the same key as the OpenAI endpoints; binding twice (AddQwenHttpApi does too) is harmless.
         services.AddOptions<HttpApiOptions>().Bind(configuration.GetSection(HttpApiOptions.SectionName));
         return services.AddQwenOrchestrations(options);

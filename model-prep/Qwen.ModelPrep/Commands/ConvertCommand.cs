@@ -21,9 +21,14 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
         public string Output { get; init; } = "";
 
         [CommandOption("--dtype <DTYPE>")]
-        [Description("Weight precision: fp32, fp16 (fp16 weights, activations and KV cache) or int4 (MatMulNBits weights, fp32 activations). Default fp32.")]
+        [Description("Weight precision: fp32, fp16 (fp16 weights, activations and KV cache) or int4 (MatMulNBits weights; fp32 activations for --target cpu, fp16 for --target cuda). Default fp32.")]
         [DefaultValue("fp32")]
         public string Dtype { get; init; } = "fp32";
+
+        [CommandOption("--target <EP>")]
+        [Description("Execution provider the package is for: cpu (default; int4 keeps fp32 activations and KV cache) or cuda (fp16 activations and KV cache, as ONNX Runtime's CUDA kernels need; also the DirectML target). cuda needs --dtype fp16 or int4.")]
+        [DefaultValue("cpu")]
+        public string Target { get; init; } = "cpu";
 
         [CommandOption("--block-size <N>")]
         [Description("int4: inputs per quantization block: 32, 64 or 128. Default 32.")]
@@ -31,9 +36,8 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
         public int BlockSize { get; init; } = 32;
 
         [CommandOption("--accuracy-level <N>")]
-        [Description("int4: MatMulNBits accuracy_level 0-4 (0 = float compute, 4 = int8 activations, fastest on CPU). Default 4.")]
-        [DefaultValue(4)]
-        public int AccuracyLevel { get; init; } = 4;
+        [Description("int4: MatMulNBits accuracy_level 0-4 (0 = compute in the activation type, 4 = int8 activations, fastest on CPU). Default 4 for --target cpu, 0 for --target cuda (the CUDA kernel computes in fp16 either way).")]
+        public int? AccuracyLevel { get; init; }
 
         [CommandOption("--asymmetric")]
         [Description("int4: quantize with per-block zero points (default: symmetric blocks).")]
@@ -74,6 +78,10 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
             {
                 return ValidationResult.Error($"--dtype {Dtype} is not supported; use fp32, fp16 or int4.");
             }
+            if (!Enum.TryParse<ModelTarget>(Target, ignoreCase: true, out _))
+            {
+                return ValidationResult.Error($"--target {Target} is not supported; use cpu or cuda.");
+            }
             return ValidationResult.Success();
         }
 
@@ -83,6 +91,7 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
             Input = Input,
             Output = Output,
             Dtype = Enum.Parse<ModelDtype>(Dtype, ignoreCase: true),
+            Target = Enum.Parse<ModelTarget>(Target, ignoreCase: true),
             BlockSize = BlockSize,
             AccuracyLevel = AccuracyLevel,
             Asymmetric = Asymmetric,
@@ -105,7 +114,7 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .StartAsync(async ctx =>
             {
-                var task = ctx.AddTask($"convert → {options.Dtype.ToString().ToLowerInvariant()}", maxValue: 1);
+                var task = ctx.AddTask($"convert → {options.Dtype.ToString().ToLowerInvariant()} ({options.Target.ToString().ToLowerInvariant()})", maxValue: 1);
                 var progress = new Progress<ConversionProgress>(p =>
                 {
                     task.MaxValue = Math.Max(1, p.TotalElements);

@@ -7,6 +7,7 @@ using Qwen.Inference.Chat;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Runtime;
 using Qwen.Inference.Sampling;
+using Qwen.Inference.Scheduling;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -127,18 +128,20 @@ public sealed class GenerateCommand : AsyncCommand<GenerateCommand.Settings>
             "sizes" => PackageVerification.SizesOnly,
             _ => throw new ModelPrepException($"--verify '{settings.Verify}' is unknown; use first, always or sizes."),
         };
-        var options = new QwenGeneratorOptions
+        // The serving engine with one row: the command runs exactly the code the hosts run, on any provider.
+        var options = new QwenSchedulerOptions
         {
             Runtime = new ModelRuntimeOptions
             {
                 ExecutionProvider = provider, IntraOpThreads = settings.Threads, ContextLength = settings.Context, Verification = verification,
             },
+            Scheduling = new SchedulerOptions { MaxBatchSize = 1, MaxQueueLength = 1 },
         };
 
-        QwenGenerator generator;
+        QwenScheduler generator;
         try
         {
-            generator = QwenGenerator.Load(settings.Package, options);
+            generator = QwenScheduler.Load(settings.Package, options);
         }
         catch (QwenEngineException ex)
         {
@@ -211,7 +214,7 @@ public sealed class GenerateCommand : AsyncCommand<GenerateCommand.Settings>
         }
     }
 
-    private static IReadOnlyList<int> BuildPrompt(Settings settings, QwenGenerator generator)
+    private static IReadOnlyList<int> BuildPrompt(Settings settings, QwenScheduler generator)
     {
         if (settings.Ids is { } ids)
         {
@@ -231,7 +234,7 @@ public sealed class GenerateCommand : AsyncCommand<GenerateCommand.Settings>
         return generator.Tokenizer.Encode(settings.Prompt!);
     }
 
-    private static string ToJson(QwenGenerator generator, IReadOnlyList<int> prompt, List<GeneratedToken> tokens, string text,
+    private static string ToJson(QwenScheduler generator, IReadOnlyList<int> prompt, List<GeneratedToken> tokens, string text,
         FinishReason reason, GenerationUsage usage, TimeSpan elapsed, double decodeRate)
     {
         var tokenizer = generator.Tokenizer;

@@ -9,13 +9,24 @@ public sealed record ConvertOptions
     /// <summary>The package directory to create (replaced atomically when it already holds a package).</summary>
     public required string Output { get; init; }
 
+    /// <summary>Weight precision.</summary>
     public ModelDtype Dtype { get; init; } = ModelDtype.Fp32;
+
+    /// <summary>The execution provider the package is for; decides the activation and KV precision (<see cref="ModelTarget"/>).</summary>
+    public ModelTarget Target { get; init; } = ModelTarget.Cpu;
+
+    /// <summary>True when activations, norms, biases, scales and the KV cache are float16.</summary>
+    public bool Fp16Activations => Dtype == ModelDtype.Fp16 || (Target == ModelTarget.Cuda && Dtype == ModelDtype.Int4);
 
     /// <summary>int4: inputs per quantization block (32, 64 or 128).</summary>
     public int BlockSize { get; init; } = 32;
 
-    /// <summary>int4: MatMulNBits accuracy_level (0–4; 4 = int8 activations, fastest on CPU).</summary>
-    public int AccuracyLevel { get; init; } = 4;
+    /// <summary>int4: MatMulNBits accuracy_level (0–4; 4 = int8 activations, fastest on CPU); null = 4 for <see cref="ModelTarget.Cpu"/>, 0 for <see cref="ModelTarget.Cuda"/>.</summary>
+    /// <remarks>The CPU kernel reads it; CUDA computes in fp16 regardless, so a CUDA package says 0 ("the input type") and, run on CPU for tests, computes like the GPU does.</remarks>
+    public int? AccuracyLevel { get; init; }
+
+    /// <summary>The accuracy_level written into the graph.</summary>
+    public int EffectiveAccuracyLevel => AccuracyLevel ?? (Target == ModelTarget.Cuda ? 0 : 4);
 
     /// <summary>int4: per-block zero points instead of the implicit symmetric one.</summary>
     public bool Asymmetric { get; init; }

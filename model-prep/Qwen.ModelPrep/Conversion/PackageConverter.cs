@@ -51,6 +51,9 @@ public sealed class PackageConverter
         return Task.Run(() => ConvertCore(options, progress, cancellationToken), cancellationToken);
     }
 
+    /// <summary>The graph I/O contract a conversion with <paramref name="options"/> writes (the KV element type follows the activations).</summary>
+    public static GraphIo GraphIoFor(ConvertOptions options) => new() { KvDtype = options.Fp16Activations ? "float16" : "float32" };
+
     private static void Validate(ConvertOptions o)
     {
         if (o.Dtype == ModelDtype.Int4)
@@ -67,6 +70,10 @@ public sealed class PackageConverter
             {
                 throw new ModelPrepException($"--lm-head-bits {o.LmHeadBits} is not supported; use 4, 8 or 16.");
             }
+        }
+        if (o.Target == ModelTarget.Cuda && o.Dtype == ModelDtype.Fp32)
+        {
+            throw new ModelPrepException("--target cuda needs --dtype fp16 or int4: ONNX Runtime's CUDA GroupQueryAttention takes fp16 (or bf16) only, so an fp32 graph would not run attention on the GPU.");
         }
         if (o.MaxContext is < 1 or > 32767)
         {
@@ -87,7 +94,7 @@ public sealed class PackageConverter
 
         var config = reader.Config;
         var arch = config.Architecture with { MaxContext = options.MaxContext ?? config.Architecture.MaxContext };
-        var io = new GraphIo { KvDtype = options.Dtype == ModelDtype.Fp16 ? "float16" : "float32" };
+        var io = GraphIoFor(options);
         var temp = CreateTempSibling(output);
         try
         {
@@ -127,13 +134,14 @@ public sealed class PackageConverter
                 Name = options.Name ?? Path.GetFileName(output),
                 Architecture = arch,
                 Dtype = options.Dtype.ToString().ToLowerInvariant(),
+                Target = options.Target.ToString().ToLowerInvariant(),
                 Quantization = options.Dtype == ModelDtype.Int4
                     ? new QuantizationInfo
                     {
                         Bits = 4,
                         BlockSize = options.BlockSize,
                         Symmetric = !options.Asymmetric,
-                        AccuracyLevel = options.AccuracyLevel,
+                        AccuracyLevel = options.EffectiveAccuracyLevel,
                         LmHeadBits = options.LmHeadBits,
                     }
                     : null,

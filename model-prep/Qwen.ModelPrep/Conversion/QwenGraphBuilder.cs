@@ -32,7 +32,7 @@ internal sealed class QwenGraphBuilder
         _options = options;
         _io = io;
         _maxContext = maxContext;
-        _act = QwenWeightWriter.ActivationType(options.Dtype);
+        _act = QwenWeightWriter.ActivationType(options);
     }
 
     private int H => _arch.NumHeads;
@@ -92,6 +92,7 @@ internal sealed class QwenGraphBuilder
     {
         ["qwen.graph"] = flavor,
         ["qwen.dtype"] = _options.Dtype.ToString().ToLowerInvariant(),
+        ["qwen.target"] = _options.Target.ToString().ToLowerInvariant(),
     };
 
     private void AddKvInputsOutputs(string pastDim, string presentDim)
@@ -266,6 +267,6 @@ internal sealed class QwenGraphBuilder
         }
         return _g.Node("MatMulNBits", inputs, output, MicrosoftDomain,
             Attr("K", (long)w.InFeatures), Attr("N", (long)w.OutFeatures), Attr("bits", (long)w.Bits),
-            Attr("block_size", (long)w.BlockSize), Attr("accuracy_level", (long)_options.AccuracyLevel));
+            Attr("block_size", (long)w.BlockSize), Attr("accuracy_level", (long)_options.EffectiveAccuracyLevel));
     }
 }

@@ -36,8 +36,8 @@ internal sealed class QwenWeightWriter
         _arch = reader.Config.Architecture;
     }
 
-    /// <summary>Element type of activations, norms, biases and the KV cache.</summary>
-    public static DataType ActivationType(ModelDtype dtype) => dtype == ModelDtype.Fp16 ? DataType.Float16 : DataType.Float;
+    /// <summary>Element type of activations, norms, biases, int4 scales and the KV cache.</summary>
+    public static DataType ActivationType(ConvertOptions options) => options.Fp16Activations ? DataType.Float16 : DataType.Float;
 
     /// <summary>Checkpoint tensor names the converter reads, in write order.</summary>
     public static IEnumerable<string> TensorNames(int layers)
@@ -66,7 +66,7 @@ internal sealed class QwenWeightWriter
 
     public QwenWeights WriteAll()
     {
-        var act = ActivationType(_options.Dtype);
+        var act = ActivationType(_options);
         var h = _arch.HiddenSize;
         var inter = _arch.IntermediateSize;
         var embType = _options.Dtype == ModelDtype.Fp32 ? DataType.Float : DataType.Float16;
@@ -135,7 +135,7 @@ internal sealed class QwenWeightWriter
     {
         Expect(name, [outFeatures, inFeatures]);
         return bits == 0
-            ? WriteTransposed(name, onnxName, outFeatures, inFeatures, floatType ?? ActivationType(_options.Dtype))
+            ? WriteTransposed(name, onnxName, outFeatures, inFeatures, floatType ?? ActivationType(_options))
             : WriteQuantized(name, onnxName, outFeatures, inFeatures, bits);
     }
 
@@ -172,7 +172,7 @@ internal sealed class QwenWeightWriter
         var blob = BlockQuantizer.BlobSize(bits, bs);
         var zpRow = BlockQuantizer.ZeroPointBytesPerRow(inFeatures, bits, bs);
         var weight = _data.Begin(onnxName + ".q", DataType.Uint8, [outFeatures, blocks, blob], (long)outFeatures * blocks * blob);
-        var scaleType = ActivationType(_options.Dtype);
+        var scaleType = ActivationType(_options);
         var ses = ElementSize(scaleType);
         var scales = _data.Begin(onnxName + ".scales", scaleType, [outFeatures, blocks], (long)outFeatures * blocks * ses);
         var zeros = symmetric ? null : _data.Begin(onnxName + ".zp", DataType.Uint8, [outFeatures, zpRow], (long)outFeatures * zpRow);

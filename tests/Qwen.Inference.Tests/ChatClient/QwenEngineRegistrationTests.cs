@@ -9,18 +9,17 @@ using Qwen.Inference.Tests.Scheduling;
 
 namespace Qwen.Inference.Tests.ChatClient;
 
-/// <summary>AddQwenEngine on a real (tiny, full-vocabulary) package: the scheduler by default on CPU, and a working IChatClient over it.</summary>
+/// <summary>AddQwenEngine on a real (tiny, full-vocabulary) package: the scheduler on every provider, and a working IChatClient over it.</summary>
 public sealed class QwenEngineRegistrationTests
 {
-    private static async Task<ServiceProvider> Provider(QwenEngineKind kind = QwenEngineKind.Auto)
+    private static async Task<ServiceProvider> Provider(ExecutionProvider provider = ExecutionProvider.Cpu)
     {
         var package = await TinyPackage.FullVocabularyAsync();
         var services = new ServiceCollection();
         services.AddQwenEngine(options =>
         {
             options.PackageDirectory = package;
-            options.Engine = kind;
-            options.Runtime = new ModelRuntimeOptions { IntraOpThreads = 1 };
+            options.Runtime = new ModelRuntimeOptions { IntraOpThreads = 1, ExecutionProvider = provider };
             options.Scheduling = new SchedulerOptions { MaxBatchSize = 2 };
         });
         return services.BuildServiceProvider();
@@ -40,11 +39,15 @@ public sealed class QwenEngineRegistrationTests
     }
 
     [Fact]
-    public async Task AddQwenEngine_GeneratorKind_RegistersSingleRequestGenerator()
+    public async Task AddQwenEngine_CudaWithoutTheCudaBuild_FailsAtLoadNamingWhatIsMissing()
     {
-        await using var provider = await Provider(QwenEngineKind.Generator);
+        // The same scheduler is built for CUDA; here the provider is not in this ONNX Runtime build, so loading fails clearly.
+        await using var provider = await Provider(ExecutionProvider.Cuda);
 
-        Assert.IsType<QwenGenerator>(provider.GetRequiredService<IGenerationEngine>());
+        var ex = Assert.Throws<QwenEngineException>(() => provider.GetRequiredService<IGenerationEngine>());
+
+        Assert.Contains("CUDA execution provider is not available in this build of ONNX Runtime", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("-p:QwenOrtBuild=cuda", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,20 +1,21 @@
 using System.Text.Json;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Sampling;
+using Qwen.Inference.Tests.Scheduling;
 using Qwen.Testing;
 
 namespace Qwen.Inference.Tests.Generation;
 
 /// <summary>The model-prep <c>generate</c> command, run as a real child process on the tiny package.</summary>
-[Collection(TinyGeneratorCollection.Name)]
-public sealed class GenerateCommandTests(TinyGeneratorFixture fixture)
+[Collection(TinyEngineCollection.Name)]
+public sealed class GenerateCommandTests(TinyEngineFixture fixture)
 {
     [Fact]
     public async Task Generate_IdsWithJson_PrintsTheEngineGreedyTokensTextAndLogprobs()
     {
         var package = fixture.Package(TestCheckpoint.TinyV11);
-        var prompt = QwenGeneratorTests.Prompt(10);
-        var expected = await fixture.Generator(TestCheckpoint.TinyV11).CompleteAsync(new GenerationRequest
+        var prompt = QwenSchedulerGenerationTests.Prompt(10);
+        var expected = await fixture.Engine(TestCheckpoint.TinyV11).CompleteAsync(new GenerationRequest
         {
             PromptTokens = prompt, MaxNewTokens = 6, Sampling = SamplingOptions.Greedy, Logprobs = true,
         });
@@ -62,7 +63,7 @@ public sealed class GenerateCommandTests(TinyGeneratorFixture fixture)
     [Fact]
     public async Task Generate_PromptLongerThanContext_FailsWithBothNumbers()
     {
-        var ids = string.Join(",", QwenGeneratorTests.Prompt(300));
+        var ids = string.Join(",", QwenSchedulerGenerationTests.Prompt(300));
         var result = await ModelPrepCli.RunAsync(["generate", "--package", fixture.Package(TestCheckpoint.TinyV11), "--ids", ids, "--context", "256"]);
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("300 tokens", result.StandardError);

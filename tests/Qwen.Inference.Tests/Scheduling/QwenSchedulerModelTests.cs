@@ -7,7 +7,8 @@ using Qwen.Testing;
 
 namespace Qwen.Inference.Tests.Scheduling;
 
-/// <summary>The scheduler on a real ONNX Runtime session (tiny seeded package): batched outputs equal single-request outputs.</summary>
+/// <summary>The scheduler on a real ONNX Runtime session (tiny seeded package): batched outputs equal each request run alone.</summary>
+/// <remarks>"Alone" is the same engine with one row and no prefix reuse: there is no other code path to compare with.</remarks>
 public sealed class QwenSchedulerModelTests
 {
     private static readonly Lazy<QwenTokenizer> Tokenizer = new(() => QwenTokenizer.Load(RepoPaths.Tiktoken));
@@ -22,11 +23,8 @@ public sealed class QwenSchedulerModelTests
         });
     }
 
-    private static async Task<QwenGenerator> CreateGenerator()
-    {
-        var package = ModelPackage.Open(await TinyPackage.Fp32Async());
-        return new QwenGenerator(package, Tokenizer.Value, new QwenGeneratorOptions { Runtime = new ModelRuntimeOptions { IntraOpThreads = 1 }, ReusePromptPrefix = false });
-    }
+    /// <summary>One row, no reuse: every request runs by itself from an empty row.</summary>
+    private static Task<QwenScheduler> CreateSolo() => CreateScheduler(batch: 1, reuse: false);
 
     private static async Task<(int[] Tokens, GenerationUpdate Last)> Collect(IAsyncEnumerable<GenerationUpdate> updates)
     {
@@ -70,11 +68,11 @@ public sealed class QwenSchedulerModelTests
     {
         var requests = SixteenRequests();
         var alone = new (int[] Tokens, GenerationUpdate Last)[requests.Length];
-        await using (var generator = await CreateGenerator())
+        await using (var solo = await CreateSolo())
         {
             for (var i = 0; i < requests.Length; i++)
             {
-                alone[i] = await Collect(generator.GenerateAsync(requests[i]));
+                alone[i] = await Collect(solo.GenerateAsync(requests[i]));
             }
         }
         await using var scheduler = await CreateScheduler(batch: 16);
@@ -99,13 +97,13 @@ public sealed class QwenSchedulerModelTests
     {
         var requests = SixteenRequests();
         await using var scheduler = await CreateScheduler(batch: 4);
-        await using var generator = await CreateGenerator();
+        await using var solo = await CreateSolo();
 
         var batched = await Task.WhenAll(requests.Select(r => Collect(scheduler.GenerateAsync(r))));
 
         for (var i = 0; i < requests.Length; i++)
         {
-            Assert.Equal((await Collect(generator.GenerateAsync(requests[i]))).Tokens, batched[i].Tokens);
+            Assert.Equal((await Collect(solo.GenerateAsync(requests[i]))).Tokens, batched[i].Tokens);
         }
     }
 
@@ -126,8 +124,8 @@ public sealed class QwenSchedulerModelTests
         Assert.Equal(cached, second.Last.Usage!.CachedPromptTokens);
         Assert.Equal(cached, after.CachedPromptTokens - before.CachedPromptTokens);
         Assert.Equal(turn2.Length - cached, after.PrefillTokens - before.PrefillTokens);
-        await using var generator = await CreateGenerator();
-        Assert.Equal((await Collect(generator.GenerateAsync(new GenerationRequest { PromptTokens = turn2, MaxNewTokens = 5 }))).Tokens, second.Tokens);
+        await using var solo = await CreateSolo();
+        Assert.Equal((await Collect(solo.GenerateAsync(new GenerationRequest { PromptTokens = turn2, MaxNewTokens = 5 }))).Tokens, second.Tokens);
     }
 
     [Fact]
@@ -135,7 +133,7 @@ public sealed class QwenSchedulerModelTests
     {
         var requests = SixteenRequests();
         await using var scheduler = await CreateScheduler(batch: 2, queue: 2);
-        await using var generator = await CreateGenerator();
+        await using var solo = await CreateSolo();
 
         // Which requests get refused depends on how fast the loop drains the queue, so keep each admitted request
         // next to its result rather than assuming the admitted ones are the first few.
@@ -158,7 +156,7 @@ public sealed class QwenSchedulerModelTests
         Assert.Equal(refused, scheduler.Metrics.Snapshot().RejectedRequests);
         foreach (var (request, result) in running)
         {
-            Assert.Equal((await Collect(generator.GenerateAsync(request))).Tokens, (await result).Tokens);
+            Assert.Equal((await Collect(solo.GenerateAsync(request))).Tokens, (await result).Tokens);
         }
     }
 }

@@ -5,7 +5,7 @@ namespace Qwen.ModelPrep.Tests.Conversion;
 
 /// <summary>
 /// Presents a checkpoint as an int4 package stores it: linear weights quantized and dequantized with the same
-/// <see cref="BlockQuantizer"/> settings, wte (and a 16-bit lm_head) rounded to float16. A reference forward pass
+/// <see cref="BlockQuantizer"/> settings (scales rounded to float16 for --target cuda), wte (and a 16-bit lm_head) rounded to float16. A reference forward pass
 /// over this reader isolates graph/kernel error from quantization error.
 /// </summary>
 internal sealed class DequantizedCheckpointReader(ICheckpointReader inner, ConvertOptions options) : ICheckpointReader
@@ -41,6 +41,11 @@ internal sealed class DequantizedCheckpointReader(ICheckpointReader inner, Conve
         var scales = new float[rows * blocks];
         var zp = options.Asymmetric ? new byte[rows * BlockQuantizer.ZeroPointBytesPerRow(cols, bits, bs)] : [];
         BlockQuantizer.Quantize(src, rows, cols, bits, bs, !options.Asymmetric, packed, scales, zp);
+        if (options.Fp16Activations)
+        {
+            // --target cuda stores the scales in float16, like the activations.
+            for (var i = 0; i < scales.Length; i++) scales[i] = (float)(Half)scales[i];
+        }
         BlockQuantizer.Dequantize(packed, scales, zp, rows, cols, bits, bs, !options.Asymmetric, destination);
     }
 

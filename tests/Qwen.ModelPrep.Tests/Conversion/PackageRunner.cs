@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Qwen.Inference.Packaging;
 using Qwen.ModelPrep.Conversion;
+using Qwen.Testing;
 
 namespace Qwen.ModelPrep.Tests.Conversion;
 
@@ -28,6 +29,11 @@ internal sealed class PackageRunner : IDisposable
         _io = Manifest.Io;
         _maxSeq = maxSeq;
         using var options = new SessionOptions { IntraOpNumThreads = 2 };
+        if (TestExecutionProvider.Current == Qwen.Inference.Runtime.ExecutionProvider.Cuda)
+        {
+            // Past/present stay host buffers: ONNX Runtime copies them to and from the GPU each run (slow, but the maths is the device's).
+            options.AppendExecutionProvider_CUDA(0);
+        }
         _session = new InferenceSession(Path.Combine(packageDir, PackageConverter.ModelFile), options);
         var kvType = _io.KvDtype == "float16" ? TensorElementType.Float16 : TensorElementType.Float;
         long[] kvShape = [1, _arch.NumHeads, maxSeq, _arch.HeadDim];

@@ -1,15 +1,17 @@
 using System.Diagnostics;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Sampling;
+using Qwen.Inference.Scheduling;
 using Qwen.Inference.Tests.Tokenization;
 using Qwen.Testing;
 using Qwen.Testing.Reference;
 using Xunit.Abstractions;
 
-namespace Qwen.Inference.Tests.Generation;
+namespace Qwen.Inference.Tests.Scheduling;
 
-[Collection(TinyGeneratorCollection.Name)]
-public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutputHelper output)
+/// <summary>The serving engine on the tiny fp32 packages: greedy output vs the float64 reference, stops, limits, cancellation, seeds, logprobs, reuse.</summary>
+[Collection(TinyEngineCollection.Name)]
+public sealed class QwenSchedulerGenerationTests(TinyEngineFixture fixture, ITestOutputHelper output)
 {
     private const string Text =
         "The quick brown fox jumps over the lazy dog. 你好，世界！我是通义千问。 def add(a, b):\n    return a + b\n" +
@@ -61,7 +63,7 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     [InlineData(TestCheckpoint.TinyV11, 150)]
     public async Task GenerateAsync_GreedyTinyFp32_EqualsReferenceGreedyTokens(TestCheckpoint checkpoint, int promptLength)
     {
-        var generator = fixture.Generator(checkpoint);
+        var generator = fixture.Engine(checkpoint);
         Assert.Equal(64, generator.Manifest.Architecture.SeqLength);
         var prompt = Prompt(promptLength);
         var request = new GenerationRequest { PromptTokens = prompt, MaxNewTokens = 32, Sampling = SamplingOptions.Greedy, StopTokenIds = [] };
@@ -80,7 +82,7 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     [Fact]
     public async Task GenerateAsync_StopStringSplitAcrossTwoTokens_IsCaughtAndNotEmitted()
     {
-        var generator = fixture.Generator(TestCheckpoint.TinyV11);
+        var generator = fixture.Engine(TestCheckpoint.TinyV11);
         var tokenizer = generator.Tokenizer;
         var prompt = Prompt(20);
         var free = await generator.CompleteAsync(new GenerationRequest { PromptTokens = prompt, MaxNewTokens = 16, Sampling = SamplingOptions.Greedy });
@@ -128,12 +130,12 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     [Fact]
     public async Task GenerateAsync_PromptLongerThanContext_RefusedBeforeAnyComputeWithBothNumbers()
     {
-        var generator = fixture.Generator(TestCheckpoint.TinyV11);
+        var generator = fixture.Engine(TestCheckpoint.TinyV11);
         var prompt = Prompt(300);
         // Thrown by the call itself, before an enumerator (and so any graph run) exists.
         var ex = Assert.Throws<ContextLengthExceededException>(() => generator.GenerateAsync(new GenerationRequest { PromptTokens = prompt }));
         Assert.Equal(300, ex.PromptTokens);
-        Assert.Equal(TinyGeneratorFixture.Context, ex.ContextLength);
+        Assert.Equal(TinyEngineFixture.Context, ex.ContextLength);
         Assert.Contains("300 tokens", ex.Message);
         Assert.Contains("holds 256", ex.Message);
 
@@ -144,7 +146,7 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     [Fact]
     public async Task GenerateAsync_MaxTokensBeyondContext_IsCappedAndFinishesWithLength()
     {
-        var generator = fixture.Generator(TestCheckpoint.TinyV11);
+        var generator = fixture.Engine(TestCheckpoint.TinyV11);
         var prompt = Prompt(250);
         var result = await generator.CompleteAsync(new GenerationRequest
         {
@@ -157,9 +159,9 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     }
 
     [Fact]
-    public async Task GenerateAsync_CancelledAfterFirstToken_StopsWithinOneStepAndFreesTheEngine()
+    public async Task GenerateAsync_CancelledAfterFirstToken_StopsWithinOneStepAndFreesTheRow()
     {
-        var generator = fixture.Generator(TestCheckpoint.TinyV11);
+        var generator = fixture.Engine(TestCheckpoint.TinyV11);
         using var cts = new CancellationTokenSource();
         var received = 0;
         var sw = Stopwatch.StartNew();
@@ -176,16 +178,16 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
         });
         Assert.Equal(1, received);
 
-        // The semaphore was released: the next request runs.
+        // The row was released: the next request runs.
         var after = await generator.CompleteAsync(new GenerationRequest { PromptTokens = Prompt(10), MaxNewTokens = 2 });
         Assert.Equal(2, after.Usage.CompletionTokens);
         output.WriteLine($"cancel round trip {sw.ElapsedMilliseconds} ms");
     }
 
     [Fact]
-    public async Task GenerateAsync_CancelledWhileWaitingForTheEngine_ThrowsWithoutRunning()
+    public async Task GenerateAsync_AlreadyCancelled_ThrowsWithoutRunning()
     {
-        var generator = fixture.Generator(TestCheckpoint.TinyV10Sharded);
+        var generator = fixture.Engine(TestCheckpoint.TinyV10Sharded);
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunAsync(generator, new GenerationRequest { PromptTokens = Prompt(5) }, cts.Token));
@@ -194,7 +196,7 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     [Fact]
     public async Task GenerateAsync_SameSeed_SameTokensAndAnotherSeedDiffers()
     {
-        var generator = fixture.Generator(TestCheckpoint.TinyV11);
+        var generator = fixture.Engine(TestCheckpoint.TinyV11);
         async Task<int[]> Sample(long seed)
         {
             var result = await generator.CompleteAsync(new GenerationRequest
@@ -213,7 +215,7 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     [Fact]
     public async Task GenerateAsync_Logprobs_ReportsChosenAndTopAlternatives()
     {
-        var generator = fixture.Generator(TestCheckpoint.TinyV11);
+        var generator = fixture.Engine(TestCheckpoint.TinyV11);
         var result = await generator.CompleteAsync(new GenerationRequest
         {
             PromptTokens = Prompt(16), MaxNewTokens = 4, Sampling = SamplingOptions.Greedy, Logprobs = true, TopLogprobs = 3,
@@ -231,8 +233,9 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     [Fact]
     public async Task GenerateAsync_FollowUpExtendingThePreviousRequest_PrefillsOnlyNewTokensWithTheSameOutput()
     {
-        await using var reusing = QwenGenerator.Load(fixture.Package(TestCheckpoint.TinyV11), TinyGeneratorFixture.Options(reusePrefix: true));
-        var plain = fixture.Generator(TestCheckpoint.TinyV11);
+        // One row, so the follow-up lands on the row that holds the first turn.
+        await using var reusing = QwenScheduler.Load(fixture.Package(TestCheckpoint.TinyV11), TinyEngineFixture.Options(reusePrefix: true, rows: 1));
+        var plain = fixture.Engine(TestCheckpoint.TinyV11);
         var first = Prompt(20);
         var turn1 = await reusing.CompleteAsync(new GenerationRequest { PromptTokens = first, MaxNewTokens = 8, Sampling = SamplingOptions.Greedy });
         Assert.Equal(0, turn1.Usage.CachedPromptTokens);
@@ -256,9 +259,9 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     }
 
     [Fact]
-    public async Task GenerateAsync_ConcurrentCallers_RunOneAtATimeWithUnchangedResults()
+    public async Task GenerateAsync_ConcurrentCallers_BatchWithUnchangedResults()
     {
-        var generator = fixture.Generator(TestCheckpoint.TinyV10Sharded);
+        var generator = fixture.Engine(TestCheckpoint.TinyV10Sharded);
         var a = new GenerationRequest { PromptTokens = Prompt(12), MaxNewTokens = 10, Sampling = SamplingOptions.Greedy };
         var b = new GenerationRequest { PromptTokens = Prompt(40), MaxNewTokens = 10, Sampling = SamplingOptions.Greedy };
         var sequentialA = await generator.CompleteAsync(a);
@@ -271,7 +274,7 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     [Fact]
     public async Task GenerateAsync_StopTokenId_EndsWithStopAndIsNotReported()
     {
-        var generator = fixture.Generator(TestCheckpoint.TinyV11);
+        var generator = fixture.Engine(TestCheckpoint.TinyV11);
         var free = await generator.CompleteAsync(new GenerationRequest { PromptTokens = Prompt(16), MaxNewTokens = 6, Sampling = SamplingOptions.Greedy });
         var third = free.Tokens[2].Id;
         var stopped = await generator.CompleteAsync(new GenerationRequest
@@ -288,7 +291,7 @@ public sealed class QwenGeneratorTests(TinyGeneratorFixture fixture, ITestOutput
     [Fact]
     public async Task GenerateAsync_DecodeThroughput_IsRecorded()
     {
-        var generator = fixture.Generator(TestCheckpoint.TinyV11);
+        var generator = fixture.Engine(TestCheckpoint.TinyV11);
         var request = new GenerationRequest { PromptTokens = Prompt(32), MaxNewTokens = 64, Sampling = SamplingOptions.Greedy, StopTokenIds = [] };
         await generator.CompleteAsync(request with { MaxNewTokens = 4 }); // warm-up
         var sw = Stopwatch.StartNew();
