@@ -77,14 +77,50 @@ public sealed class PromptScorer
         var io = _manifest.Io;
         var vocab = arch.VocabSize;
         var count = tokens.Count;
-        var half = arch.HeadDim / 2;
         var rotary = new RotaryEmbedding(arch.HeadDim, arch.RotaryBase, LongContext.RequestAlpha(arch, count));
         var scores = new PromptTokenScore[count];
         scores[0] = new PromptTokenScore(tokens[0], null, []);
 
-        using var kv = new KvCacheBuffers(_manifest, batchSize: 1, count, _allocator);
         using var binding = OrtGuard.Invoke("create the scoring binding", _session.CreateIoBinding);
-        kv.BindTo(binding, io);
+        var kvType = OnnxSessionFactory.KvElementType(io);
+        long[] kvShape = [1, arch.NumHeads, count, arch.HeadDim]; // per layer and kind: [1, heads, T, headDim]
+        var kv = new List<OrtValue>(arch.NumLayers * 2);
+        try
+        {
+            for (var layer = 0; layer < arch.NumLayers; layer++)
+            {
+                var key = OrtGuard.Invoke("allocate the scoring KV cache", () => OrtValue.CreateAllocatedTensorValue(_allocator, kvType, kvShape));
+                kv.Add(key);
+                var value = OrtGuard.Invoke("allocate the scoring KV cache", () => OrtValue.CreateAllocatedTensorValue(_allocator, kvType, kvShape));
+                kv.Add(value);
+                // Past and present share memory, so GroupQueryAttention appends each chunk in place.
+                var culture = System.Globalization.CultureInfo.InvariantCulture;
+                OrtGuard.Invoke("bind the scoring KV cache", () =>
+                {
+                    binding.BindInput(string.Format(culture, io.PastKey, layer), key);
+                    binding.BindInput(string.Format(culture, io.PastValue, layer), value);
+                    binding.BindOutput(string.Format(culture, io.PresentKey, layer), key);
+                    binding.BindOutput(string.Format(culture, io.PresentValue, layer), value);
+                });
+            }
+            return Run(tokens, topLogprobs, binding, rotary, scores, cancellationToken);
+        }
+        finally
+        {
+            foreach (var value in kv)
+            {
+                value.Dispose();
+            }
+        }
+    }
+
+    private PromptTokenScore[] Run(IReadOnlyList<int> tokens, int topLogprobs, OrtIoBinding binding, RotaryEmbedding rotary, PromptTokenScore[] scores, CancellationToken cancellationToken)
+    {
+        var arch = _manifest.Architecture;
+        var io = _manifest.Io;
+        var vocab = arch.VocabSize;
+        var count = tokens.Count;
+        var half = arch.HeadDim / 2;
         using var runOptions = new RunOptions();
         using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
         var logits = new float[Math.Min(ChunkTokens, count) * vocab]; // [chunk, vocab]
