@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Qwen.Inference.Scheduling;
+using Qwen.Serving.Batch;
 using Qwen.Serving.Forwarding;
 using Qwen.Serving.Http;
 
@@ -26,6 +27,7 @@ public static partial class QwenServerApp
         ["--logn"] = "Qwen:Engine:LognAttention",
         ["--worker"] = "Qwen:Worker:BaseUri",
         ["--worker-key"] = "Qwen:Worker:ApiKey",
+        ["--data-dir"] = "Qwen:Batch:DataDirectory",
     };
 
     /// <summary>Creates the application. <paramref name="configureServices"/> runs last, so tests can replace the engine provider.</summary>
@@ -50,6 +52,9 @@ public static partial class QwenServerApp
                     sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EngineLoader))),
                 EngineProviderServiceCollectionExtensions.Stopping(sp)));
             builder.Services.AddQwenEngineWarmup(stopHostOnFailure: true);
+            // Batch API: files and batch state under --data-dir, an in-process queue that resumes unfinished batches at start.
+            // A front forwards /v1/files and /v1/batches to its worker with the rest of /v1.
+            builder.Services.AddQwenLocalBatch(builder.Configuration);
         }
         // The API enforces its own limit (Qwen:Serving:MaxRequestBodyBytes, answered with OpenAI's 413 JSON); Kestrel's
         // default cap (30 MB) stays as the outer bound.
@@ -62,6 +67,7 @@ public static partial class QwenServerApp
         else
         {
             app.MapQwenHttpApi();
+            app.MapQwenBatchApi();
         }
         var options = app.Services.GetRequiredService<IOptions<HttpApiOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Qwen.Server");

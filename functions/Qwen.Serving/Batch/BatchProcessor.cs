@@ -1,177 +1,296 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
-using Azure;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
 using Qwen.Inference.Generation;
-using Qwen.Serving.ModelCache;
+using Qwen.Serving.Batch.Queue;
 
 namespace Qwen.Serving.Batch;
 
-/// <summary>Runs one batch: reads the JSONL input blob, answers every line, writes the OpenAI batch output and error files, then the summary.</summary>
+/// <summary>Runs one chunk of a batch per queue message, persisting every finished request before the message is acknowledged, and finalizes the batch after its last chunk.</summary>
 /// <remarks>
-/// Idempotent: <c>summary.json</c> is written last and a redelivered message whose summary exists does nothing.
-/// Every blob is written whole in one upload, so a reader never sees half a file. A line that fails goes to the error
-/// file with its <c>custom_id</c>; only storage trouble (transient, retried) or a malformed queue message throws, so
-/// the host redelivers it and, after maxDequeueCount, moves it to the poison queue (<see cref="BatchPoisonProcessor"/>).
-/// Thread-safe.
+/// <para>Exactly once per <c>custom_id</c>: each finished request is written create-only (If-None-Match) under its index,
+/// so a redelivered message (timeout, crash, restart) runs only the requests without a result, and two workers racing on
+/// one chunk cannot both write a line. The chunk's lines are then written once as one object and the chunk is marked done
+/// in the batch record by a conditional replace (If-Match). Output and error files have ids fixed by the batch id and are
+/// written create-only, so racing finalizers produce one output.</para>
+/// <para>A request that fails (4xx from the endpoint, or an engine error) becomes a line of the error file. Only storage
+/// trouble or a shutdown throws: the queue then redelivers the message. Thread-safe.</para>
 /// </remarks>
 public sealed partial class BatchProcessor
 {
-    /// <summary>Result blob names under the batch folder.</summary>
-    public const string OutputFile = "output.jsonl", ErrorFile = "errors.jsonl", SummaryFile = "summary.json";
-
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private static readonly Regex BatchIdPattern = CreateBatchIdPattern();
-
-    private readonly BlobContainerClient _container;
+    private readonly BatchStore _store;
     private readonly IBatchRequestHandler _handler;
+    private readonly IBatchQueue _queue;
     private readonly BatchOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ResiliencePipeline _storageRetry;
 
-    /// <summary>Creates a processor over the batches container.</summary>
-    public BatchProcessor(BlobContainerClient container, IBatchRequestHandler handler, BatchOptions options, TimeProvider? timeProvider = null, ILogger<BatchProcessor>? logger = null)
+    /// <summary>Creates a processor.</summary>
+    public BatchProcessor(BatchStore store, IBatchRequestHandler handler, IBatchQueue queue, BatchOptions options, TimeProvider? timeProvider = null, ILogger<BatchProcessor>? logger = null)
     {
-        _container = container;
+        _store = store;
         _handler = handler;
+        _queue = queue;
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger<BatchProcessor>.Instance;
-        _storageRetry = StorageRetry.Create(3, TimeSpan.FromSeconds(1), _logger);
     }
 
-    /// <summary>Parses a queue message; throws <see cref="FormatException"/> naming what is wrong.</summary>
-    public static BatchMessage ParseMessage(string message)
+    /// <summary>The store the processor works on.</summary>
+    public BatchStore Store => _store;
+
+    /// <summary>Processes one delivery of a chunk message.</summary>
+    /// <param name="message">The chunk.</param>
+    /// <param name="dequeueCount">The queue's delivery count of this message (1 on first delivery).</param>
+    /// <param name="cancellationToken">Host shutdown or function timeout; unfinished requests are left for the redelivery.</param>
+    /// <exception cref="OperationCanceledException">The host is stopping; the message must be delivered again.</exception>
+    public async Task<BatchChunkOutcome> ProcessAsync(BatchChunkMessage message, long dequeueCount = 1, CancellationToken cancellationToken = default)
     {
-        BatchMessage? parsed;
+        var id = message.BatchId;
+        var record = await _store.GetBatchAsync(id, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            LogUnknownBatch(_logger, id);
+            return new BatchChunkOutcome(null, 0);
+        }
+        if (dequeueCount > 1 && !BatchStatus.IsTerminal(record.Status))
+        {
+            // Remember the real delivery count now: if this attempt dies with the process, the poison record still knows it.
+            record = await _store.UpdateBatchAsync(id, r => r with
+            {
+                LastAttempt = new BatchAttempt(message.Chunk, dequeueCount, r.LastAttempt?.Chunk == message.Chunk ? r.LastAttempt.Error : null),
+            }, cancellationToken).ConfigureAwait(false) ?? record;
+        }
+        if (BatchStatus.IsTerminal(record.Status))
+        {
+            return new BatchChunkOutcome(record.Status, 0);
+        }
+        if (!BatchStatus.IsRunning(record.Status) || message.Chunk >= record.Chunks.Count || record.ChunkResults.ContainsKey(message.Chunk))
+        {
+            // Finalizing, cancelling, or this chunk is done: all that can be left is finishing the batch.
+            return new BatchChunkOutcome(await FinalizeAsync(id, cancellationToken).ConfigureAwait(false), 0);
+        }
+        if (record.Status == BatchStatus.Validating)
+        {
+            var now = _store.Now;
+            record = await _store.UpdateBatchAsync(id, r => r.Status == BatchStatus.Validating
+                ? r with { Status = BatchStatus.InProgress, InProgressAt = now }
+                : null, cancellationToken).ConfigureAwait(false) ?? record;
+        }
+
+        var chunk = record.Chunks[message.Chunk];
+        var bytes = await ReadChunkInputAsync(record, chunk, cancellationToken).ConfigureAwait(false);
+        if (bytes is null)
+        {
+            return new BatchChunkOutcome(BatchStatus.Failed, 0);
+        }
+        var done = await _store.ReadLinesAsync(id, message.Chunk, cancellationToken).ConfigureAwait(false);
+        var todo = BatchInputPlanner.SplitChunk(bytes, chunk).Where(l => !done.ContainsKey(l.Index)).ToList();
+
+        var run = 0;
+        var outOfTime = false;
+        var started = _time.GetTimestamp();
+        using var stopped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var watcherStop = new CancellationTokenSource();
+        var watcher = WatchForStopAsync(id, stopped, watcherStop.Token);
         try
         {
-            parsed = JsonSerializer.Deserialize<BatchMessage>(message, Json);
+            await Parallel.ForEachAsync(todo,
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrency), CancellationToken = stopped.Token },
+                async (line, ct) =>
+                {
+                    if (_time.GetElapsedTime(started) > _options.ChunkTimeBudget)
+                    {
+                        outOfTime = true; // left for the continuation message
+                        return;
+                    }
+                    Interlocked.Increment(ref run);
+                    var result = await RunLineAsync(id, line.Index, line.LineNumber, line.Text, ct).ConfigureAwait(false);
+                    // Persist before anything else, and even while stopping: a finished answer is never generated twice.
+                    await _store.TryWriteLineAsync(id, message.Chunk, line.Index, result, CancellationToken.None).ConfigureAwait(false);
+                }).ConfigureAwait(false);
         }
-        catch (JsonException ex)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && stopped.IsCancellationRequested)
         {
-            throw new FormatException($"The batch queue message is not JSON {{\"batchId\", \"inputBlob\"}}: {ex.Message}", ex);
+            // The batch stopped running (cancelled or failed) while this chunk ran: finish it with what is there.
+            LogStopped(_logger, id, message.Chunk, run);
+            return new BatchChunkOutcome(await FinalizeAsync(id, cancellationToken).ConfigureAwait(false), run);
         }
-        if (parsed is null || string.IsNullOrWhiteSpace(parsed.BatchId) || string.IsNullOrWhiteSpace(parsed.InputBlob))
+        finally
         {
-            throw new FormatException("The batch queue message needs both \"batchId\" and \"inputBlob\".");
+            await watcherStop.CancelAsync().ConfigureAwait(false);
+            await watcher.ConfigureAwait(false);
         }
-        if (!BatchIdPattern.IsMatch(parsed.BatchId))
+        if (outOfTime)
         {
-            throw new FormatException($"The batchId '{parsed.BatchId}' must be 1–128 letters, digits, '-' or '_' (it names a blob folder).");
+            await _queue.SendAsync(message, cancellationToken).ConfigureAwait(false);
+            LogRequeued(_logger, id, message.Chunk, run);
+            return new BatchChunkOutcome(BatchStatus.InProgress, run, Requeued: true);
         }
-        return parsed;
+
+        var lines = await _store.ReadLinesAsync(id, message.Chunk, cancellationToken).ConfigureAwait(false);
+        if (lines.Count < chunk.Count)
+        {
+            throw new InvalidOperationException($"Chunk {message.Chunk} of {id} has {lines.Count} of {chunk.Count} results after running; the redelivery will run the rest.");
+        }
+        var stored = await _store.WriteChunkOnceAsync(id, message.Chunk, Jsonl(lines.Values), cancellationToken).ConfigureAwait(false);
+        var counts = Count(stored);
+        record = await _store.UpdateBatchAsync(id, r => r.ChunkResults.ContainsKey(message.Chunk)
+            ? null
+            : r with { ChunkResults = new Dictionary<int, BatchChunkCounts>(r.ChunkResults) { [message.Chunk] = counts } },
+            cancellationToken).ConfigureAwait(false) ?? record;
+        LogChunkDone(_logger, id, message.Chunk, run, counts.Completed, counts.Failed);
+        var status = record.AllChunksDone || !BatchStatus.IsRunning(record.Status)
+            ? await FinalizeAsync(id, cancellationToken).ConfigureAwait(false)
+            : record.Status;
+        return new BatchChunkOutcome(status, run);
     }
 
-    /// <summary>Processes the batch named by the queue message text.</summary>
-    public Task<BatchSummary> ProcessAsync(string message, CancellationToken cancellationToken = default)
-        => ProcessAsync(ParseMessage(message), cancellationToken);
-
-    /// <summary>Processes <paramref name="message"/>; returns the existing summary when the batch is already done.</summary>
-    /// <exception cref="RequestFailedException">Storage failed after retries (the message will be redelivered).</exception>
-    public async Task<BatchSummary> ProcessAsync(BatchMessage message, CancellationToken cancellationToken = default)
+    /// <summary>Records a failed attempt (real dequeue count and error) for the poison record; never throws.</summary>
+    public async Task RecordFailedAttemptAsync(BatchChunkMessage message, long dequeueCount, Exception exception, CancellationToken cancellationToken = default)
     {
-        var existing = await ReadSummaryAsync(message.BatchId, cancellationToken).ConfigureAwait(false);
-        if (existing is not null)
-        {
-            LogAlreadyDone(_logger, message.BatchId, existing.Status);
-            return existing with { AlreadyDone = true };
-        }
-
-        string[] lines;
         try
         {
-            lines = await ReadLinesAsync(message.InputBlob, cancellationToken).ConfigureAwait(false);
+            await _store.UpdateBatchAsync(message.BatchId, r => BatchStatus.IsTerminal(r.Status)
+                ? null
+                : r with { LastAttempt = new BatchAttempt(message.Chunk, dequeueCount, exception.Message) }, cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException ex) when (ex.Status == 404)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Permanent: redelivery cannot make the input appear, so record the failure now.
-            return await WriteSummaryAsync(new BatchSummary
-            {
-                BatchId = message.BatchId,
-                InputBlob = message.InputBlob,
-                Status = "failed",
-                Error = $"The input blob {_container.Uri}/{message.InputBlob} does not exist; upload the JSONL file before queueing the batch.",
-                CompletedAt = _time.GetUtcNow(),
-            }, cancellationToken).ConfigureAwait(false);
+            LogAttemptNotRecorded(_logger, message.BatchId, ex.Message);
         }
-        catch (InvalidDataException ex)
-        {
-            return await WriteSummaryAsync(new BatchSummary
-            {
-                BatchId = message.BatchId, InputBlob = message.InputBlob, Status = "failed", Error = ex.Message, CompletedAt = _time.GetUtcNow(),
-            }, cancellationToken).ConfigureAwait(false);
-        }
+        LogAttemptFailed(_logger, message.BatchId, message.Chunk, dequeueCount, exception.Message);
+    }
 
-        var items = lines
-            .Select((text, index) => (text, number: index + 1))
-            .Where(l => !string.IsNullOrWhiteSpace(l.text))
-            .ToArray();
-        var outcomes = new LineOutcome[items.Length];
-        var duplicates = FindDuplicateCustomIds(items.Select(i => i.text).ToArray());
-        await Parallel.ForEachAsync(Enumerable.Range(0, items.Length),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrency), CancellationToken = cancellationToken },
-            async (i, ct) => outcomes[i] = await ProcessLineAsync(message.BatchId, items[i].number, items[i].text, duplicates[i], ct).ConfigureAwait(false))
-            .ConfigureAwait(false);
+    /// <summary>Marks the batch failed with <paramref name="error"/> unless it has ended already.</summary>
+    public async Task<BatchRecord?> FailAsync(string batchId, BatchError error, CancellationToken cancellationToken = default)
+    {
+        var now = _store.Now;
+        var record = await _store.UpdateBatchAsync(batchId, r => BatchStatus.IsTerminal(r.Status)
+            ? null
+            : r with { Status = BatchStatus.Failed, FailedAt = now, Errors = [error] }, cancellationToken).ConfigureAwait(false);
+        LogFailed(_logger, batchId, error.Message);
+        return record;
+    }
+
+    /// <summary>Ends a batch whose chunks are all done (→ completed) or that is cancelling (→ cancelled): writes the output and error files once and the final counts.</summary>
+    /// <returns>The batch's status afterwards.</returns>
+    public async Task<string?> FinalizeAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        var now = _store.Now;
+        var record = await _store.UpdateBatchAsync(batchId, r => BatchStatus.IsRunning(r.Status) && r.AllChunksDone
+            ? r with { Status = BatchStatus.Finalizing, FinalizingAt = now }
+            : null, cancellationToken).ConfigureAwait(false);
+        if (record is null || record.Status is not (BatchStatus.Finalizing or BatchStatus.Cancelling))
+        {
+            return record?.Status;
+        }
 
         var output = new StringBuilder();
         var errors = new StringBuilder();
-        foreach (var outcome in outcomes)
+        for (var k = 0; k < record.Chunks.Count; k++)
         {
-            (outcome.Success ? output : errors).Append(outcome.Line.ToJsonString()).Append('\n');
+            // A finished chunk has its lines in one object; a chunk cut short by a cancel has only single lines.
+            var text = await _store.ReadChunkAsync(batchId, k, cancellationToken).ConfigureAwait(false)
+                ?? Jsonl((await _store.ReadLinesAsync(batchId, k, cancellationToken).ConfigureAwait(false)).Values);
+            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                (IsSuccess(line) ? output : errors).Append(line).Append('\n');
+            }
         }
-        var prefix = message.BatchId + "/";
-        await UploadAsync(prefix + ErrorFile, errors.ToString(), cancellationToken).ConfigureAwait(false);
-        await UploadAsync(prefix + OutputFile, output.ToString(), cancellationToken).ConfigureAwait(false);
-        var succeeded = outcomes.Count(o => o.Success);
-        var summary = await WriteSummaryAsync(new BatchSummary
+        var outputFile = output.Length == 0 ? null : await _store.CreateFileOnceAsync(
+            BatchIds.OutputFileId(batchId), $"{batchId}_output.jsonl", "batch_output", BinaryData.FromString(output.ToString()), cancellationToken).ConfigureAwait(false);
+        var errorFile = errors.Length == 0 ? null : await _store.CreateFileOnceAsync(
+            BatchIds.ErrorFileId(batchId), $"{batchId}_error.jsonl", "batch_output", BinaryData.FromString(errors.ToString()), cancellationToken).ConfigureAwait(false);
+        // Count what was stored: after a cancel, a racing finalizer may have written a file with one line more or less.
+        var counts = new BatchChunkCounts(
+            await CountStoredLinesAsync(outputFile, output, cancellationToken).ConfigureAwait(false),
+            await CountStoredLinesAsync(errorFile, errors, cancellationToken).ConfigureAwait(false));
+        now = _store.Now;
+        record = await _store.UpdateBatchAsync(batchId, r => r.Status switch
         {
-            BatchId = message.BatchId,
-            InputBlob = message.InputBlob,
-            Status = "completed",
-            Total = outcomes.Length,
-            Succeeded = succeeded,
-            Failed = outcomes.Length - succeeded,
-            OutputBlob = prefix + OutputFile,
-            ErrorBlob = prefix + ErrorFile,
-            CompletedAt = _time.GetUtcNow(),
+            BatchStatus.Finalizing => r with { Status = BatchStatus.Completed, CompletedAt = now, OutputFileId = outputFile?.Id, ErrorFileId = errorFile?.Id, FinalCounts = counts },
+            BatchStatus.Cancelling => r with { Status = BatchStatus.Cancelled, CancelledAt = now, OutputFileId = outputFile?.Id, ErrorFileId = errorFile?.Id, FinalCounts = counts },
+            _ => null,
         }, cancellationToken).ConfigureAwait(false);
-        LogCompleted(_logger, message.BatchId, summary.Total, summary.Succeeded, summary.Failed);
-        return summary;
+        LogFinalized(_logger, batchId, record?.Status ?? "", counts.Completed, counts.Failed);
+        return record?.Status;
     }
 
-    /// <summary>Reads <c>&lt;batchId&gt;/summary.json</c>, or null when the batch is not done.</summary>
-    public async Task<BatchSummary?> ReadSummaryAsync(string batchId, CancellationToken cancellationToken = default)
+    private async Task<int> CountStoredLinesAsync(FileRecord? file, StringBuilder ours, CancellationToken cancellationToken)
     {
-        var blob = _container.GetBlobClient($"{batchId}/{SummaryFile}");
-        try
+        if (file is null)
         {
-            var content = await _storageRetry.ExecuteAsync(async ct => (await blob.DownloadContentAsync(ct).ConfigureAwait(false)).Value.Content, cancellationToken).ConfigureAwait(false);
-            return content.ToObjectFromJson<BatchSummary>(Json);
+            return 0;
         }
-        catch (RequestFailedException ex) when (ex.Status == 404)
+        if (file.Bytes == Encoding.UTF8.GetByteCount(ours.ToString()))
         {
+            return CountLines(ours.ToString());
+        }
+        var stored = await _store.Storage.ReadAsync(BatchStore.FileDataName(file.Id), cancellationToken).ConfigureAwait(false);
+        return stored is null ? 0 : CountLines(stored.Content.ToString());
+    }
+
+    private async Task<byte[]?> ReadChunkInputAsync(BatchRecord record, BatchChunk chunk, CancellationToken cancellationToken)
+    {
+        var name = BatchStore.FileDataName(record.InputFileId);
+        // The size comes from the stored properties, before any byte is downloaded.
+        var properties = await _store.Storage.GetPropertiesAsync(name, cancellationToken).ConfigureAwait(false);
+        BatchError? problem = properties switch
+        {
+            null => new BatchError("input_file_deleted", $"The input file {record.InputFileId} was deleted while the batch ran."),
+            { Size: var size } when size > _options.MaxInputBytes => new BatchError("file_too_large",
+                $"The input file {record.InputFileId} has {size:N0} bytes; batches read at most {_options.MaxInputBytes:N0}."),
+            { Size: var size } when size != record.InputBytes => new BatchError("input_file_changed",
+                $"The input file {record.InputFileId} has {size:N0} bytes, not the {record.InputBytes:N0} it had when the batch was created."),
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            await FailAsync(record.Id, problem, cancellationToken).ConfigureAwait(false);
             return null;
         }
+        await using var stream = await _store.Storage.OpenReadAsync(name, chunk.Offset, chunk.Length, cancellationToken).ConfigureAwait(false);
+        if (stream is null)
+        {
+            await FailAsync(record.Id, new BatchError("input_file_deleted", $"The input file {record.InputFileId} was deleted while the batch ran."), cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
     }
 
-    /// <summary>Writes the summary (last, so it marks completion).</summary>
-    internal async Task<BatchSummary> WriteSummaryAsync(BatchSummary summary, CancellationToken cancellationToken)
+    private async Task WatchForStopAsync(string batchId, CancellationTokenSource stop, CancellationToken watcherStop)
     {
-        await UploadAsync($"{summary.BatchId}/{SummaryFile}", JsonSerializer.Serialize(summary, Json), cancellationToken).ConfigureAwait(false);
-        return summary;
+        try
+        {
+            while (!watcherStop.IsCancellationRequested)
+            {
+                await Task.Delay(_options.CancelPollInterval, _time, watcherStop).ConfigureAwait(false);
+                var record = await _store.GetBatchAsync(batchId, watcherStop).ConfigureAwait(false);
+                if (record is null || !BatchStatus.IsRunning(record.Status))
+                {
+                    await stop.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (watcherStop.IsCancellationRequested)
+        {
+            // the chunk ended
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogWatchFailed(_logger, batchId, ex.Message); // a storage hiccup only delays noticing a cancel
+        }
     }
 
-    private async Task<LineOutcome> ProcessLineAsync(string batchId, int number, string text, bool duplicate, CancellationToken cancellationToken)
+    private async Task<JsonObject> RunLineAsync(string batchId, int index, int number, string text, CancellationToken cancellationToken)
     {
-        var id = $"batch_req_{batchId}_{number}";
+        var id = BatchIds.RequestId(batchId, index);
         JsonObject? line;
         try
         {
@@ -179,30 +298,13 @@ public sealed partial class BatchProcessor
         }
         catch (JsonException ex)
         {
-            return Failure(id, null, null, "invalid_json", $"Line {number} is not valid JSON: {ex.Message}");
+            return Line(id, null, null, new JsonObject { ["code"] = "invalid_json_line", ["message"] = $"Line {number} is not valid JSON: {ex.Message}" });
         }
-        if (line is null)
+        var customId = line?["custom_id"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+        var url = line?["url"] is JsonValue u && u.GetValueKind() == JsonValueKind.String ? u.GetValue<string>() : "";
+        if (line?["body"] is not JsonObject body)
         {
-            return Failure(id, null, null, "invalid_json", $"Line {number} is not a JSON object.");
-        }
-        var customId = line["custom_id"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
-        if (string.IsNullOrEmpty(customId))
-        {
-            return Failure(id, null, null, "missing_custom_id", $"Line {number} has no string \"custom_id\".");
-        }
-        if (duplicate)
-        {
-            return Failure(id, customId, null, "duplicate_custom_id", $"Line {number} repeats custom_id '{customId}'; each line needs a unique one.");
-        }
-        var method = line["method"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : null;
-        if (method != "POST")
-        {
-            return Failure(id, customId, null, "invalid_method", $"Line {number} has method '{method}'; batch lines use POST.");
-        }
-        var url = line["url"] is JsonValue u && u.GetValueKind() == JsonValueKind.String ? u.GetValue<string>() : "";
-        if (line["body"] is not JsonObject body)
-        {
-            return Failure(id, customId, null, "invalid_body", $"Line {number} has no JSON object \"body\".");
+            return Line(id, customId, null, new JsonObject { ["code"] = "invalid_body", ["message"] = $"Line {number} has no JSON object \"body\"." });
         }
 
         BatchItemResponse response;
@@ -212,21 +314,24 @@ public sealed partial class BatchProcessor
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            throw; // host shutdown: the message is redelivered and the batch redone
+            throw; // stopping: this request is left for the redelivery (or dropped by a cancel)
         }
         catch (Exception ex)
         {
-            LogLineFailed(_logger, batchId, customId, ex.Message);
-            return Failure(id, customId, BatchItemResponse.Error(500, "server_error", ex.Message), "server_error", ex.Message);
+            LogLineFailed(_logger, batchId, customId ?? "", ex.Message);
+            var failure = BatchItemResponse.Error(500, "server_error", ex.Message);
+            return Line(id, customId, failure, new JsonObject { ["code"] = "server_error", ["message"] = ex.Message });
         }
         if (response.IsSuccess)
         {
-            return new LineOutcome(true, Line(id, customId, response, null));
+            return Line(id, customId, response, null);
         }
         var error = response.Body["error"];
-        return Failure(id, customId, response,
-            error?["code"]?.GetValue<string>() ?? $"http_{response.StatusCode}",
-            error?["message"]?.GetValue<string>() ?? $"The request failed with status {response.StatusCode}.");
+        return Line(id, customId, response, new JsonObject
+        {
+            ["code"] = error?["code"]?.GetValue<string>() ?? $"http_{response.StatusCode}",
+            ["message"] = error?["message"]?.GetValue<string>() ?? $"The request failed with status {response.StatusCode}.",
+        });
     }
 
     private async Task<BatchItemResponse> HandleWithBusyRetryAsync(string url, JsonObject body, string id, CancellationToken cancellationToken)
@@ -250,9 +355,6 @@ public sealed partial class BatchProcessor
         }
     }
 
-    private static LineOutcome Failure(string id, string? customId, BatchItemResponse? response, string code, string message)
-        => new(false, Line(id, customId, response, new JsonObject { ["code"] = code, ["message"] = message }));
-
     private static JsonObject Line(string id, string? customId, BatchItemResponse? response, JsonObject? error) => new()
     {
         ["id"] = id,
@@ -266,60 +368,65 @@ public sealed partial class BatchProcessor
         ["error"] = error,
     };
 
-    private static bool[] FindDuplicateCustomIds(string[] lines)
+    private static string Jsonl(IEnumerable<JsonObject> lines)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var duplicate = new bool[lines.Length];
-        for (var i = 0; i < lines.Length; i++)
+        var text = new StringBuilder();
+        foreach (var line in lines)
         {
-            try
-            {
-                if (JsonNode.Parse(lines[i]) is JsonObject o && o["custom_id"] is JsonValue v && v.GetValueKind() == JsonValueKind.String)
-                {
-                    duplicate[i] = !seen.Add(v.GetValue<string>());
-                }
-            }
-            catch (JsonException)
-            {
-                // reported as invalid_json by the line itself
-            }
+            text.Append(line.ToJsonString(BatchStore.Json)).Append('\n');
         }
-        return duplicate;
+        return text.ToString();
     }
 
-    private async Task<string[]> ReadLinesAsync(string inputBlob, CancellationToken cancellationToken)
+    private static BatchChunkCounts Count(string jsonl)
     {
-        var blob = _container.GetBlobClient(inputBlob);
-        var content = await _storageRetry.ExecuteAsync(async ct => (await blob.DownloadContentAsync(ct).ConfigureAwait(false)).Value.Content, cancellationToken).ConfigureAwait(false);
-        var lines = content.ToString().Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
-        var count = lines.Count(l => !string.IsNullOrWhiteSpace(l));
-        if (count > _options.MaxLines)
+        var completed = 0;
+        var failed = 0;
+        foreach (var line in jsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            throw new InvalidDataException($"The input blob {blob.Uri} has {count:N0} request lines; a batch holds at most {_options.MaxLines:N0}. Split it.");
+            if (IsSuccess(line))
+            {
+                completed++;
+            }
+            else
+            {
+                failed++;
+            }
         }
-        return lines;
+        return new BatchChunkCounts(completed, failed);
     }
 
-    private Task UploadAsync(string name, string content, CancellationToken cancellationToken)
-        => _storageRetry.ExecuteAsync(async ct =>
-        {
-            await _container.GetBlobClient(name).UploadAsync(BinaryData.FromString(content), new BlobUploadOptions
-            {
-                HttpHeaders = new BlobHttpHeaders { ContentType = name.EndsWith(".json", StringComparison.Ordinal) ? "application/json" : "application/jsonl" },
-            }, ct).ConfigureAwait(false);
-        }, cancellationToken).AsTask();
+    private static bool IsSuccess(string line) => JsonNode.Parse(line)?["error"] is null;
 
-    private sealed record LineOutcome(bool Success, JsonObject Line);
+    private static int CountLines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")]
-    private static partial Regex CreateBatchIdPattern();
+    [LoggerMessage(200, LogLevel.Warning, "Batch {BatchId} does not exist; its queue message is dropped")]
+    private static partial void LogUnknownBatch(ILogger logger, string batchId);
 
-    [LoggerMessage(200, LogLevel.Information, "Batch {BatchId} was already done ({Status}); redelivery ignored")]
-    private static partial void LogAlreadyDone(ILogger logger, string batchId, string status);
+    [LoggerMessage(201, LogLevel.Information, "Batch {BatchId} chunk {Chunk} done: {Run} requests run now, {Completed} completed, {Failed} failed")]
+    private static partial void LogChunkDone(ILogger logger, string batchId, int chunk, int run, int completed, int failed);
 
-    [LoggerMessage(201, LogLevel.Information, "Batch {BatchId} completed: {Total} lines, {Succeeded} succeeded, {Failed} failed")]
-    private static partial void LogCompleted(ILogger logger, string batchId, int total, int succeeded, int failed);
-
-    [LoggerMessage(202, LogLevel.Warning, "Batch {BatchId} line {CustomId} failed: {Error}")]
+    [LoggerMessage(202, LogLevel.Warning, "Batch {BatchId} request {CustomId} failed: {Error}")]
     private static partial void LogLineFailed(ILogger logger, string batchId, string customId, string error);
+
+    [LoggerMessage(203, LogLevel.Information, "Batch {BatchId} chunk {Chunk} stopped after {Run} requests: the batch is no longer running")]
+    private static partial void LogStopped(ILogger logger, string batchId, int chunk, int run);
+
+    [LoggerMessage(204, LogLevel.Information, "Batch {BatchId} chunk {Chunk} used its time budget after {Run} requests; the rest is queued again")]
+    private static partial void LogRequeued(ILogger logger, string batchId, int chunk, int run);
+
+    [LoggerMessage(205, LogLevel.Information, "Batch {BatchId} ended {Status}: {Completed} completed, {Failed} failed")]
+    private static partial void LogFinalized(ILogger logger, string batchId, string status, int completed, int failed);
+
+    [LoggerMessage(206, LogLevel.Error, "Batch {BatchId} failed: {Error}")]
+    private static partial void LogFailed(ILogger logger, string batchId, string error);
+
+    [LoggerMessage(207, LogLevel.Warning, "Batch {BatchId} chunk {Chunk} attempt {DequeueCount} failed: {Error}")]
+    private static partial void LogAttemptFailed(ILogger logger, string batchId, int chunk, long dequeueCount, string error);
+
+    [LoggerMessage(208, LogLevel.Warning, "Could not record the failed attempt of batch {BatchId}: {Error}")]
+    private static partial void LogAttemptNotRecorded(ILogger logger, string batchId, string error);
+
+    [LoggerMessage(209, LogLevel.Warning, "Checking batch {BatchId} for a cancel failed: {Error}")]
+    private static partial void LogWatchFailed(ILogger logger, string batchId, string error);
 }

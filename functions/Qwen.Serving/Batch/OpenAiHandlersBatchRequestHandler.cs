@@ -6,16 +6,25 @@ using Qwen.Serving.Http;
 
 namespace Qwen.Serving.Batch;
 
-/// <summary>Answers batch lines with the online endpoint's own handler (<see cref="OpenAiHandlers.ChatCompletionsAsync"/>), so validation, tools/ReAct and the response shape are identical.</summary>
+/// <summary>Answers batch lines with the online endpoints' own handlers (<see cref="OpenAiHandlers.ChatCompletionsAsync"/>, <see cref="OpenAiHandlers.CompletionsAsync"/>), so validation, tools/ReAct and the response shape are identical.</summary>
 /// <remarks>Each line runs as an in-memory request from loopback carrying the configured API key. Thread-safe.</remarks>
 public sealed class OpenAiHandlersBatchRequestHandler(OpenAiHandlers handlers, IOptions<HttpApiOptions> options) : IBatchRequestHandler
 {
+    /// <summary>The completions URL batch lines may target besides chat completions.</summary>
+    public const string CompletionsUrl = "/v1/completions";
+
     /// <inheritdoc />
     public async Task<BatchItemResponse> HandleAsync(string url, JsonObject body, string requestId, CancellationToken cancellationToken)
     {
-        if (url != ChatCompletionsBatchHandler.ChatCompletionsUrl)
+        Func<HttpContext, Task>? handle = url switch
         {
-            return BatchItemResponse.Error(400, "invalid_url", $"The url '{url}' is not supported; batch lines must target {ChatCompletionsBatchHandler.ChatCompletionsUrl}.", "url");
+            ChatCompletionsBatchHandler.ChatCompletionsUrl => handlers.ChatCompletionsAsync,
+            CompletionsUrl => handlers.CompletionsAsync,
+            _ => null,
+        };
+        if (handle is null)
+        {
+            return BatchItemResponse.Error(400, "invalid_url", $"The url '{url}' is not supported; batch lines target {ChatCompletionsBatchHandler.ChatCompletionsUrl} or {CompletionsUrl}.", "url");
         }
         if (body["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streaming) && streaming)
         {
@@ -27,7 +36,8 @@ public sealed class OpenAiHandlersBatchRequestHandler(OpenAiHandlers handlers, I
         context.Request.Path = url;
         context.Request.ContentType = "application/json";
         context.Request.Headers["x-request-id"] = requestId;
-        if (options.Value.ApiKey is { Length: > 0 } key)
+        // The line runs with the server's own key (the first configured one); batches are not yet tied to a tenant key.
+        if ((string.IsNullOrEmpty(options.Value.ApiKey) ? options.Value.ApiKeys.FirstOrDefault() : options.Value.ApiKey) is { Length: > 0 } key)
         {
             context.Request.Headers["api-key"] = key;
         }
@@ -37,7 +47,9 @@ public sealed class OpenAiHandlersBatchRequestHandler(OpenAiHandlers handlers, I
         using var response = new MemoryStream();
         context.Response.Body = response;
 
-        await handlers.ChatCompletionsAsync(context).ConfigureAwait(false);
+        await handle(context).ConfigureAwait(false);
+        // The handler answers nothing when its request is aborted; that is a stop, not an empty success.
+        cancellationToken.ThrowIfCancellationRequested();
 
         var node = response.Length == 0 ? new JsonObject() : JsonNode.Parse(response.ToArray()) ?? new JsonObject();
         return new BatchItemResponse(context.Response.StatusCode, node);

@@ -1,172 +1,276 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Azure.Storage.Blobs;
 using Qwen.Serving.Batch;
-using Qwen.Serving.Tests.ModelCache;
+using Qwen.Serving.Batch.Storage;
 using Qwen.Testing;
+using static Qwen.Serving.Tests.Batch.BatchTestBed;
 
 namespace Qwen.Serving.Tests.Batch;
 
-public sealed class BatchProcessorTests : IClassFixture<AzuriteFixture>, IAsyncLifetime
+/// <summary>The chunk processor on both storages: local directory and Blob (Azurite).</summary>
+public sealed class BatchProcessorTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private static readonly DateTimeOffset Now = new(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
-    private readonly BlobContainerClient _container =
-        new(AzuriteFixture.ConnectionString, AzuriteFixture.UniqueName("batches"), BlobModelCacheTests.AzuriteClientOptions());
-    private readonly EchoChatTurnModel _model = new();
+    private readonly AzuriteFixture _ = azurite;
 
-    public BatchProcessorTests(AzuriteFixture azurite) => _ = azurite;
+    public static TheoryData<string> Storages => new() { "local", "blob" };
 
-    public async Task InitializeAsync() => await _container.CreateAsync();
+    private static string CustomId(string line) => JsonNode.Parse(line)!["custom_id"]!.GetValue<string>();
 
-    public async Task DisposeAsync() => await _container.DeleteIfExistsAsync();
-
-    private BatchProcessor NewProcessor() => new(_container, new ChatCompletionsBatchHandler(_model, new FixedClock(Now)), new BatchOptions { MaxConcurrency = 3 }, new FixedClock(Now));
-
-    private static string Request(string customId, string content, string extra = "")
-        => $$$"""{"custom_id": "{{{customId}}}", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "qwen-7b-chat", "messages": [{"role": "user", "content": "{{{content}}}"}]{{{extra}}}}}""";
-
-    private async Task<string[]> ReadLinesAsync(string name)
-        => (await _container.GetBlobClient(name).DownloadContentAsync()).Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-
-    [Fact]
-    public async Task Process_MixedLines_SuccessesToOutputAndEveryFailureToErrorFileWithCustomId()
+    [Theory]
+    [MemberData(nameof(Storages))]
+    public async Task Process_WholeBatch_OneLinePerCustomIdAndBadRequestsInErrorFile(string storage)
     {
-        var input = string.Join("\n",
-            Request("req-1", "hello"),
-            Request("req-2", "boom"),
-            "",
-            Request("req-3", "hot", ", \"temperature\": 5"),
-            "{not json",
-            Request("req-1", "again"),
-            """{"custom_id": "req-5", "method": "POST", "url": "/v1/embeddings", "body": {"input": "x"}}""",
-            Request("req-6", "bye", ", \"max_tokens\": 7")) + "\n";
-        await _container.GetBlobClient("in/b1.jsonl").UploadAsync(BinaryData.FromString(input));
+        await using var bed = await CreateAsync(storage);
+        var batch = await bed.SubmitAsync(string.Join("\n",
+            Request("a", "one"), Request("b", "boom"), "", Request("c", "hot", ", \"temperature\": 5"),
+            Request("d", "four"), Request("e", "five"), Request("f", "six"), Request("g", "seven")) + "\n");
+        Assert.Equal(3, batch.Chunks.Count);
+        Assert.Equal(3, bed.Queue.Messages.Count);
 
-        var summary = await NewProcessor().ProcessAsync("""{"batchId": "b1", "inputBlob": "in/b1.jsonl"}""");
+        var done = await bed.DrainAsync(batch.Id);
 
-        Assert.Equal(new BatchSummary
-        {
-            BatchId = "b1", InputBlob = "in/b1.jsonl", Status = "completed", Total = 7, Succeeded = 2, Failed = 5,
-            OutputBlob = "b1/output.jsonl", ErrorBlob = "b1/errors.jsonl", CompletedAt = Now,
-        }, summary);
-
-        var output = await ReadLinesAsync("b1/output.jsonl");
-        Assert.Equal(2, output.Length);
-        Assert.Equal(
-            """{"id":"batch_req_b1_1","custom_id":"req-1","response":{"status_code":200,"request_id":"batch_req_b1_1","body":{"id":"chatcmpl-batch_req_b1_1","object":"chat.completion","created":1714564800,"model":"qwen-7b-chat","choices":[{"index":0,"message":{"role":"assistant","content":"echo: hello"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":11,"total_tokens":16}}},"error":null}""",
-            output[0]);
-        Assert.Equal("req-6", JsonNode.Parse(output[1])!["custom_id"]!.GetValue<string>());
-        Assert.Equal("batch_req_b1_8", JsonNode.Parse(output[1])!["id"]!.GetValue<string>());
-
-        var errors = (await ReadLinesAsync("b1/errors.jsonl")).Select(l => JsonNode.Parse(l)!).ToArray();
-        Assert.Equal(
-            [("req-2", "server_error"), ("req-3", "invalid_value"), (null, "invalid_json"), ("req-1", "duplicate_custom_id"), ("req-5", "invalid_url")],
-            errors.Select(e => (e["custom_id"]?.GetValue<string>(), e["error"]!["code"]!.GetValue<string>())).ToArray());
-        Assert.Equal("The engine failed on purpose.", errors[0]["error"]!["message"]!.GetValue<string>());
-        Assert.Equal(500, errors[0]["response"]!["status_code"]!.GetValue<int>());
-        Assert.Equal("temperature is 5; use 0 to 2.", errors[1]["error"]!["message"]!.GetValue<string>());
+        Assert.Equal(BatchStatus.Completed, done.Status);
+        Assert.Equal(new BatchChunkCounts(5, 2), done.Counts);
+        var output = await bed.ReadFileLinesAsync(done.OutputFileId);
+        Assert.Equal(["a", "d", "e", "f", "g"], output.Select(CustomId));
+        var first = JsonNode.Parse(output[0])!;
+        Assert.Equal(BatchIds.RequestId(batch.Id, 0), first["id"]!.GetValue<string>());
+        Assert.Equal(200, first["response"]!["status_code"]!.GetValue<int>());
+        Assert.Equal("echo: one", first["response"]!["body"]!["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        var errors = (await bed.ReadFileLinesAsync(done.ErrorFileId)).Select(l => JsonNode.Parse(l)!).ToArray();
+        Assert.Equal([("b", "server_error"), ("c", "invalid_value")],
+            errors.Select(e => (e["custom_id"]!.GetValue<string>(), e["error"]!["code"]!.GetValue<string>())));
         Assert.Equal(400, errors[1]["response"]!["status_code"]!.GetValue<int>());
-        Assert.Equal("temperature", errors[1]["response"]!["body"]!["error"]!["param"]!.GetValue<string>());
-        Assert.StartsWith("Line 5 is not valid JSON:", errors[2]["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Null(errors[2]["response"]);
-        Assert.Equal("Line 6 repeats custom_id 'req-1'; each line needs a unique one.", errors[3]["error"]!["message"]!.GetValue<string>());
-        Assert.Equal(3, _model.Calls); // hello, boom, bye; invalid lines never reach the model
-    }
+        Assert.Equal(6, bed.Model.Calls); // the bad temperature never reaches the model
+        var file = await bed.Store.GetFileAsync(done.OutputFileId!);
+        Assert.Equal("batch_output", file!.Purpose);
 
-    [Fact]
-    public async Task Process_Redelivered_SkipsWithoutRerunningOrRewriting()
-    {
-        await _container.GetBlobClient("in/b2.jsonl").UploadAsync(BinaryData.FromString(Request("a", "one") + "\n" + Request("b", "two")));
-        var first = await NewProcessor().ProcessAsync(new BatchMessage("b2", "in/b2.jsonl"));
-        var etag = (await _container.GetBlobClient("b2/output.jsonl").GetPropertiesAsync()).Value.ETag;
-
-        var second = await NewProcessor().ProcessAsync(new BatchMessage("b2", "in/b2.jsonl"));
-
-        Assert.False(first.AlreadyDone);
-        Assert.True(second.AlreadyDone);
-        Assert.Equal(first, second with { AlreadyDone = false });
-        Assert.Equal(2, _model.Calls);
-        Assert.Equal(etag, (await _container.GetBlobClient("b2/output.jsonl").GetPropertiesAsync()).Value.ETag);
-    }
-
-    [Fact]
-    public async Task Process_InterruptedBeforeSummary_RedeliveryRedoesTheWholeBatch()
-    {
-        await _container.GetBlobClient("in/b3.jsonl").UploadAsync(BinaryData.FromString(Request("a", "one")));
-        // A crash after the output but before the summary: the output alone must not count as done.
-        await _container.GetBlobClient("b3/output.jsonl").UploadAsync(BinaryData.FromString("partial"));
-
-        var summary = await NewProcessor().ProcessAsync(new BatchMessage("b3", "in/b3.jsonl"));
-
-        Assert.False(summary.AlreadyDone);
-        Assert.Equal(1, summary.Succeeded);
-        Assert.Equal("a", JsonNode.Parse(Assert.Single(await ReadLinesAsync("b3/output.jsonl")))!["custom_id"]!.GetValue<string>());
-    }
-
-    [Fact]
-    public async Task Process_MissingInputBlob_RecordsFailedSummaryInsteadOfThrowing()
-    {
-        var summary = await NewProcessor().ProcessAsync(new BatchMessage("b4", "in/missing.jsonl"));
-
-        Assert.Equal("failed", summary.Status);
-        Assert.Equal($"The input blob {_container.Uri}/in/missing.jsonl does not exist; upload the JSONL file before queueing the batch.", summary.Error);
-        var stored = (await _container.GetBlobClient("b4/summary.json").DownloadContentAsync()).Value.Content.ToObjectFromJson<BatchSummary>();
-        Assert.Equal(summary, stored);
+        // A late redelivery of any chunk changes nothing.
+        await bed.NewProcessor().ProcessAsync(new BatchChunkMessage(batch.Id, 1), dequeueCount: 2);
+        Assert.Equal(6, bed.Model.Calls);
+        Assert.Equal(output, await bed.ReadFileLinesAsync(done.OutputFileId));
     }
 
     [Theory]
-    [InlineData("not json", "The batch queue message is not JSON {\"batchId\", \"inputBlob\"}:")]
-    [InlineData("{\"batchId\": \"x\"}", "The batch queue message needs both \"batchId\" and \"inputBlob\".")]
-    [InlineData("{\"batchId\": \"../etc\", \"inputBlob\": \"a\"}", "The batchId '../etc' must be 1–128 letters, digits, '-' or '_' (it names a blob folder).")]
-    public void ParseMessage_Malformed_FormatExceptionSaysWhat(string message, string expected)
+    [MemberData(nameof(Storages))]
+    public async Task Process_RedeliveredAfterTimeout_RunsOnlyUnfinishedRequests(string storage)
     {
-        var ex = Assert.Throws<FormatException>(() => BatchProcessor.ParseMessage(message));
-        Assert.StartsWith(expected, ex.Message, StringComparison.Ordinal);
+        await using var bed = await CreateAsync(storage);
+        bed.Options.ChunkSize = 8;
+        bed.Options.MaxConcurrency = 2;
+        bed.Model.Delay = TimeSpan.FromMilliseconds(150);
+        var ids = Enumerable.Range(1, 8).Select(i => $"r{i}").ToArray();
+        var batch = await bed.SubmitAsync(string.Join("\n", ids.Select(id => Request(id, id))));
+        Assert.True(bed.Queue.Messages.TryDequeue(out var message));
+
+        // First delivery: the host gives up on it (function timeout) after a few requests finished.
+        using var timeout = new CancellationTokenSource();
+        var first = bed.NewProcessor().ProcessAsync(message, 1, timeout.Token);
+        while (bed.Model.Completed.Count < 3)
+        {
+            await Task.Delay(10);
+        }
+        await timeout.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        var finishedBefore = bed.Model.Completed.ToArray();
+        Assert.InRange(finishedBefore.Length, 3, 7);
+
+        // Redelivery: only the rest runs.
+        var outcome = await bed.NewProcessor().ProcessAsync(message, 2);
+
+        Assert.Equal(8 - finishedBefore.Length, outcome.RequestsRun);
+        Assert.Equal(BatchStatus.Completed, outcome.Status);
+        Assert.Equal(8, bed.Model.Completed.Count); // every request generated to the end exactly once
+        Assert.Equal(ids.Order(), bed.Model.Completed.Order());
+        var done = (await bed.Store.GetBatchAsync(batch.Id))!;
+        Assert.Equal(ids, (await bed.ReadFileLinesAsync(done.OutputFileId)).Select(CustomId));
+        Assert.Equal(new BatchAttempt(0, 2, null), done.LastAttempt);
+    }
+
+    [Theory]
+    [MemberData(nameof(Storages))]
+    public async Task Process_TwoWorkersRaceOnOneChunk_OneLinePerCustomId(string storage)
+    {
+        await using var bed = await CreateAsync(storage);
+        bed.Options.ChunkSize = 6;
+        bed.Model.Delay = TimeSpan.FromMilliseconds(40);
+        var ids = Enumerable.Range(1, 6).Select(i => $"r{i}").ToArray();
+        var batch = await bed.SubmitAsync(string.Join("\n", ids.Select(id => Request(id, id))));
+        Assert.True(bed.Queue.Messages.TryDequeue(out var message));
+
+        // The message became visible again while the first worker still ran it: two workers, one chunk.
+        var outcomes = await Task.WhenAll(bed.NewProcessor().ProcessAsync(message, 1), bed.NewProcessor().ProcessAsync(message, 2));
+
+        Assert.All(outcomes, o => Assert.Equal(BatchStatus.Completed, o.Status));
+        var done = (await bed.Store.GetBatchAsync(batch.Id))!;
+        Assert.Equal(ids, (await bed.ReadFileLinesAsync(done.OutputFileId)).Select(CustomId));
+        Assert.Equal(new BatchChunkCounts(6, 0), done.Counts);
+        var lineObjects = await bed.Storage.ListAsync(BatchStore.LinesPrefix(batch.Id)).CountAsync();
+        Assert.Equal(6, lineObjects);
+    }
+
+    [Theory]
+    [MemberData(nameof(Storages))]
+    public async Task Process_CancelWhileRunning_StopsAndKeepsFinishedLines(string storage)
+    {
+        await using var bed = await CreateAsync(storage);
+        bed.Options.ChunkSize = 8;
+        bed.Options.MaxConcurrency = 1;
+        bed.Model.Delay = TimeSpan.FromMilliseconds(200);
+        var batch = await bed.SubmitAsync(string.Join("\n", Enumerable.Range(1, 8).Select(i => Request($"r{i}", $"r{i}"))));
+        var run = bed.DrainAsync(batch.Id);
+        while (bed.Model.Completed.Count < 2)
+        {
+            await Task.Delay(10);
+        }
+
+        await bed.Store.UpdateBatchAsync(batch.Id, r => r with { Status = BatchStatus.Cancelling, CancellingAt = bed.Store.Now });
+        var done = await run.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(BatchStatus.Cancelled, done.Status);
+        Assert.NotNull(done.CancelledAt);
+        Assert.InRange(bed.Model.Calls, 2, 4); // stopped within a poll interval, not after all 8
+        var output = await bed.ReadFileLinesAsync(done.OutputFileId);
+        Assert.Equal(bed.Model.Completed.Order(), output.Select(CustomId).Order());
+        Assert.Equal(new BatchChunkCounts(output.Length, 0), done.Counts);
+    }
+
+    [Theory]
+    [MemberData(nameof(Storages))]
+    public async Task Process_InputDeletedWhileQueued_FailsWithoutRunning(string storage)
+    {
+        await using var bed = await CreateAsync(storage);
+        var batch = await bed.SubmitAsync(Request("a", "one"));
+        await bed.Store.DeleteFileAsync(batch.InputFileId);
+
+        var done = await bed.DrainAsync(batch.Id);
+
+        Assert.Equal(BatchStatus.Failed, done.Status);
+        Assert.Equal("input_file_deleted", Assert.Single(done.Errors!).Code);
+        Assert.Equal(0, bed.Model.Calls);
+    }
+
+    [Theory]
+    [MemberData(nameof(Storages))]
+    public async Task Process_InputReplacedWithAnotherSize_FailsFromPropertiesWithoutReadingIt(string storage)
+    {
+        await using var bed = await CreateAsync(storage);
+        var batch = await bed.SubmitAsync(Request("a", "one"));
+        var name = BatchStore.FileDataName(batch.InputFileId);
+        await bed.Storage.DeleteAsync(name);
+        await bed.Storage.TryCreateAsync(name, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(Request("a", "one") + "\n" + Request("b", "two"))));
+        var reads = new CountingReads(bed.Storage);
+
+        await bed.DrainAsync(batch.Id, bed.NewProcessor(reads));
+
+        var done = (await bed.Store.GetBatchAsync(batch.Id))!;
+        Assert.Equal(BatchStatus.Failed, done.Status);
+        Assert.Equal("input_file_changed", Assert.Single(done.Errors!).Code);
+        Assert.Equal(0, reads.InputReads);
+        Assert.Equal(0, bed.Model.Calls);
     }
 
     [Fact]
-    public async Task Poison_ValidMessage_RecordsFailedSummaryWithDequeueCount()
+    public async Task Process_TimeBudgetUsed_QueuesTheRestAsANewMessage()
     {
-        var processor = NewProcessor();
-        var poison = new BatchPoisonProcessor(processor, _container, new FixedClock(Now));
+        await using var bed = await CreateAsync("local");
+        bed.Options.ChunkSize = 4;
+        bed.Options.MaxConcurrency = 1;
+        bed.Options.ChunkTimeBudget = TimeSpan.FromMilliseconds(100);
+        bed.Model.Delay = TimeSpan.FromMilliseconds(150);
+        var batch = await bed.SubmitAsync(string.Join("\n", Enumerable.Range(1, 4).Select(i => Request($"r{i}", $"r{i}"))));
+        Assert.True(bed.Queue.Messages.TryDequeue(out var message));
 
-        var written = await poison.RecordAsync("""{"batchId": "b5", "inputBlob": "in/b5.jsonl"}""", dequeueCount: 5);
+        var outcome = await bed.NewProcessor().ProcessAsync(message);
 
-        Assert.Equal("b5/summary.json", written);
-        var summary = await processor.ReadSummaryAsync("b5");
-        Assert.Equal("failed", summary!.Status);
-        Assert.Equal("The batch message failed 5 times and was moved to the poison queue; see the worker logs for the cause, then queue the batch again.", summary.Error);
-        // Redelivery after the poison record is a no-op too.
-        Assert.True((await processor.ProcessAsync(new BatchMessage("b5", "in/b5.jsonl"))).AlreadyDone);
-        Assert.Equal(0, _model.Calls);
+        Assert.Equal(new BatchChunkOutcome(BatchStatus.InProgress, 1, Requeued: true), outcome);
+        Assert.Equal([message], bed.Queue.Messages);
+        var done = await bed.DrainAsync(batch.Id);
+        Assert.Equal(BatchStatus.Completed, done.Status);
+        Assert.Equal(4, bed.Model.Calls);
     }
 
     [Fact]
-    public async Task Poison_CompletedBatch_LeavesTheSummaryAlone()
+    public async Task LocalWorker_ChunkKeepsFailing_PoisonRecordsRealDeliveryCount()
     {
-        await _container.GetBlobClient("in/b6.jsonl").UploadAsync(BinaryData.FromString(Request("a", "one")));
-        var processor = NewProcessor();
-        await processor.ProcessAsync(new BatchMessage("b6", "in/b6.jsonl"));
+        await using var bed = await CreateAsync("local");
+        bed.Options.MaxDequeueCount = 3;
+        bed.Options.RetryDelay = TimeSpan.FromMilliseconds(10);
+        var batch = await bed.SubmitAsync(Request("a", "one"));
+        var failing = new FailingLineWrites(bed.Storage);
+        var processor = bed.NewProcessor(failing);
+        var queue = new Qwen.Serving.Batch.Queue.InProcessBatchQueue();
+        var worker = new Qwen.Serving.Batch.Queue.LocalBatchWorker(queue, processor, new BatchPoisonProcessor(processor), bed.Options);
 
-        var written = await new BatchPoisonProcessor(processor, _container).RecordAsync("""{"batchId": "b6", "inputBlob": "in/b6.jsonl"}""", 5);
+        await worker.StartAsync(default); // resumes the batch from storage: one message for its one chunk
+        BatchRecord? record = null;
+        for (var i = 0; i < 200 && record?.Status != BatchStatus.Failed; i++)
+        {
+            await Task.Delay(25);
+            record = await bed.Store.GetBatchAsync(batch.Id);
+        }
+        await worker.StopAsync(default);
 
-        Assert.Null(written);
-        Assert.Equal("completed", (await processor.ReadSummaryAsync("b6"))!.Status);
+        Assert.Equal(BatchStatus.Failed, record!.Status);
+        var error = Assert.Single(record.Errors!);
+        Assert.Equal("poisoned_message", error.Code);
+        Assert.StartsWith("Chunk 0 failed 3 times and its message was moved to the poison queue. The last error was: Storage refused", error.Message, StringComparison.Ordinal);
+        Assert.Equal(3, failing.Refused);
     }
 
-    [Fact]
-    public async Task Poison_UnreadableMessage_KeptUnderPoisonFolder()
+    /// <summary>Counts reads of input file bytes.</summary>
+    private sealed class CountingReads(IBatchStorage inner) : IBatchStorage
     {
-        var written = await new BatchPoisonProcessor(NewProcessor(), _container, new FixedClock(Now)).RecordAsync("garbage", 5);
+        private int _inputReads;
+        public int InputReads => Volatile.Read(ref _inputReads);
 
-        Assert.Equal("poison/" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("garbage"u8.ToArray())) + ".json", written);
-        var record = JsonNode.Parse((await _container.GetBlobClient(written).DownloadContentAsync()).Value.Content.ToString())!;
-        Assert.Equal("garbage", record["message"]!.GetValue<string>());
-        Assert.Equal(5, record["dequeue_count"]!.GetValue<long>());
+        public Task<StoredObjectProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default) => inner.GetPropertiesAsync(name, cancellationToken);
+        public Task<string?> TryCreateAsync(string name, Stream content, CancellationToken cancellationToken = default) => inner.TryCreateAsync(name, content, cancellationToken);
+        public Task<string?> TryReplaceAsync(string name, BinaryData content, string etag, CancellationToken cancellationToken = default) => inner.TryReplaceAsync(name, content, etag, cancellationToken);
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteAsync(name, cancellationToken);
+        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+
+        public Task<StoredObject?> ReadAsync(string name, CancellationToken cancellationToken = default)
+        {
+            Count(name);
+            return inner.ReadAsync(name, cancellationToken);
+        }
+
+        public Task<Stream?> OpenReadAsync(string name, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+        {
+            Count(name);
+            return inner.OpenReadAsync(name, offset, length, cancellationToken);
+        }
+
+        private void Count(string name)
+        {
+            if (name.EndsWith(".data", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _inputReads);
+            }
+        }
     }
 
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    /// <summary>Storage whose per-line writes fail, as a storage outage would.</summary>
+    private sealed class FailingLineWrites(IBatchStorage inner) : IBatchStorage
     {
-        public override DateTimeOffset GetUtcNow() => now;
+        private int _refused;
+        public int Refused => Volatile.Read(ref _refused);
+
+        public Task<StoredObjectProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default) => inner.GetPropertiesAsync(name, cancellationToken);
+        public Task<StoredObject?> ReadAsync(string name, CancellationToken cancellationToken = default) => inner.ReadAsync(name, cancellationToken);
+        public Task<Stream?> OpenReadAsync(string name, long offset = 0, long? length = null, CancellationToken cancellationToken = default) => inner.OpenReadAsync(name, offset, length, cancellationToken);
+        public Task<string?> TryReplaceAsync(string name, BinaryData content, string etag, CancellationToken cancellationToken = default) => inner.TryReplaceAsync(name, content, etag, cancellationToken);
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteAsync(name, cancellationToken);
+        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+
+        public Task<string?> TryCreateAsync(string name, Stream content, CancellationToken cancellationToken = default)
+        {
+            if (name.Contains("/lines/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _refused);
+                throw new IOException("Storage refused the write.");
+            }
+            return inner.TryCreateAsync(name, content, cancellationToken);
+        }
     }
 }
