@@ -23,6 +23,8 @@ public static partial class QwenServerApp
         ["--threads"] = "Qwen:Engine:IntraOpThreads",
         ["--max-context"] = "Qwen:Engine:MaxContext",
         ["--kv-cache-bytes"] = "Qwen:Engine:KvCacheBudgetBytes",
+        ["--dynamic-ntk"] = "Qwen:Engine:DynamicNtk",
+        ["--logn"] = "Qwen:Engine:LognAttention",
         ["--worker"] = "Qwen:Worker:BaseUri",
         ["--worker-key"] = "Qwen:Worker:ApiKey",
         ["--data-dir"] = "Qwen:Batch:DataDirectory",

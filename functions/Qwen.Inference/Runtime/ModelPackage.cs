@@ -72,6 +72,23 @@ public sealed class ModelPackage
         return new ModelPackage(fullDirectory, manifest);
     }
 
+    /// <summary>
+    /// This package with the long-context switches of <paramref name="options"/> applied to its architecture: the engine
+    /// then runs every request with dynamic NTK and/or LogN as asked, whatever the checkpoint's config said.
+    /// </summary>
+    /// <remarks>Both are host-side inputs of the graph (rotary rows, LogN scale), so the same graph serves every setting.</remarks>
+    public ModelPackage WithLongContext(ModelRuntimeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var arch = Manifest.Architecture;
+        var adjusted = arch with
+        {
+            UseDynamicNtk = options.DynamicNtk ?? arch.UseDynamicNtk,
+            UseLognAttn = options.LognAttention ?? arch.UseLognAttn,
+        };
+        return adjusted == arch ? this : new ModelPackage(Directory, Manifest with { Architecture = adjusted });
+    }
+
     private static void CheckFiles(string directory, ModelManifest manifest, PackageVerification verification, string operation)
     {
         var required = new[] { ModelFileName, manifest.Tokenizer.File };

@@ -17,4 +17,10 @@ public sealed record ModelRuntimeOptions
 
     /// <summary>A context shorter than the package's MaxContext (saves KV memory); null uses the package's.</summary>
     public int? ContextLength { get; init; }
+
+    /// <summary>Dynamic NTK: null follows the package (config <c>use_dynamic_ntk</c>); false or true overrides it for every request (evaluation).</summary>
+    public bool? DynamicNtk { get; init; }
+
+    /// <summary>LogN attention scaling: null follows the package (config <c>use_logn_attn</c>); false or true overrides it for every request (evaluation).</summary>
+    public bool? LognAttention { get; init; }
 }

@@ -115,6 +115,12 @@ public sealed class OnnxBatchRunner : IBatchRunner
     /// <inheritdoc />
     public int VocabRows { get; }
 
+    /// <summary>The package's session, shared with <see cref="Scoring.PromptScorer"/> (ONNX Runtime allows concurrent runs).</summary>
+    internal InferenceSession Session => _session;
+
+    /// <summary>The allocator of the provider's memory, where a <see cref="Scoring.PromptScorer"/> puts its own KV cache.</summary>
+    internal OrtAllocator KvAllocator => _allocator ?? OrtAllocator.DefaultInstance;
+
     /// <summary>Bytes of the KV buffers.</summary>
     public long KvBytes { get; }
 

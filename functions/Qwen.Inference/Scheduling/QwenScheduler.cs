@@ -4,6 +4,7 @@ using Qwen.Inference.Generation;
 using Qwen.Inference.Packaging;
 using Qwen.Inference.Runtime;
 using Qwen.Inference.Sampling;
+using Qwen.Inference.Scoring;
 using Qwen.Inference.Tokenization;
 
 namespace Qwen.Inference.Scheduling;
@@ -15,7 +16,7 @@ namespace Qwen.Inference.Scheduling;
 /// Each request keeps its own NTK α (from its prompt length) and LogN follows each row's absolute positions.
 /// Thread-safe: <see cref="GenerateAsync"/> may be called from any thread.
 /// </remarks>
-public sealed class QwenScheduler : IGenerationEngine
+public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
 {
     private readonly IBatchRunner _runner;
     private readonly BatchScheduler _scheduler;
@@ -27,6 +28,7 @@ public sealed class QwenScheduler : IGenerationEngine
     private readonly Task _loop;
     private readonly int _vocabularySize;
     private readonly IReadOnlyList<int> _alwaysStop;
+    private readonly PromptScorer? _scorer;
     private long _nextId;
     private int _disposed;
 
@@ -57,6 +59,7 @@ public sealed class QwenScheduler : IGenerationEngine
         var tokenizerInfo = manifest.Tokenizer;
         _vocabularySize = Math.Min(tokenizerInfo.SpecialStartId + tokenizerInfo.SpecialCount, manifest.Architecture.VocabSize);
         _alwaysStop = GenerationRequestChecks.AlwaysStopIds(manifest);
+        _scorer = runner is OnnxBatchRunner onnx ? new PromptScorer(manifest, onnx.Session, onnx.KvAllocator, runner.MaxSequenceLength) : null;
         _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
@@ -65,7 +68,7 @@ public sealed class QwenScheduler : IGenerationEngine
     public static QwenScheduler Load(string packageDirectory, QwenSchedulerOptions? options = null, EngineMetrics? metrics = null)
     {
         options ??= new QwenSchedulerOptions();
-        var package = ModelPackage.Open(packageDirectory, options.Runtime.Verification);
+        var package = ModelPackage.Open(packageDirectory, options.Runtime.Verification).WithLongContext(options.Runtime);
         var tokenizer = QwenTokenizer.Load(package.TokenizerPath);
         return new QwenScheduler(package, tokenizer, options, metrics);
     }
@@ -132,6 +135,17 @@ public sealed class QwenScheduler : IGenerationEngine
         }
         _wake.Release();
         return ReadAsync(state, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Runs beside the loop on the same session with its own KV cache; the batch rows are not touched.</remarks>
+    /// <exception cref="NotSupportedException">The engine runs on a runner without an ONNX session (tests).</exception>
+    public Task<IReadOnlyList<PromptTokenScore>> ScorePromptAsync(IReadOnlyList<int> tokens, int topLogprobs, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return _scorer is { } scorer
+            ? scorer.ScoreAsync(tokens, topLogprobs, cancellationToken)
+            : throw new NotSupportedException("This engine's runner has no ONNX session to score prompts with.");
     }
 
     private async IAsyncEnumerable<GenerationUpdate> ReadAsync(SchedulerRequest state, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -9,7 +9,7 @@ using Qwen.Inference.Scheduling;
 
 namespace Qwen.Serving.Http;
 
-/// <summary>Opens a model package with the engine the <c>Qwen:Engine:*</c> settings ask for (the server's --execution-provider, --threads, --max-batch-size, --max-queue, --max-context, --kv-cache-bytes).</summary>
+/// <summary>Opens a model package with the engine the <c>Qwen:Engine:*</c> settings ask for (the server's --execution-provider, --threads, --max-batch-size, --max-queue, --max-context, --kv-cache-bytes, --dynamic-ntk, --logn).</summary>
 public static partial class EngineLoader
 {
     /// <summary>Loads the package at <c>Qwen:Model:PackagePath</c> (the server's <c>--model</c>).</summary>
@@ -59,6 +59,8 @@ public static partial class EngineLoader
                 ExecutionProvider = provider,
                 IntraOpThreads = Int(configuration, "Qwen:Engine:IntraOpThreads", "--threads"),
                 ContextLength = Int(configuration, "Qwen:Engine:MaxContext", "--max-context"),
+                DynamicNtk = Switch(configuration, "Qwen:Engine:DynamicNtk", "--dynamic-ntk"),
+                LognAttention = Switch(configuration, "Qwen:Engine:LognAttention", "--logn"),
             },
             Scheduling = scheduling with
             {
@@ -68,6 +70,16 @@ public static partial class EngineLoader
             },
         };
     }
+
+    /// <summary>A long-context switch for evaluation: on/off (true/false); unset follows the package.</summary>
+    private static bool? Switch(IConfiguration configuration, string key, string flag) =>
+        configuration[key]?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "package" => null,
+            "on" or "true" or "1" => true,
+            "off" or "false" or "0" => false,
+            var other => throw new ArgumentException($"{flag} '{other}' is not one of on, off, package."),
+        };
 
     private static long? Long(IConfiguration configuration, string key, string flag)
     {

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Qwen.Inference.Generation;
+using Qwen.Inference.Scoring;
 using Qwen.Inference.Tokenization;
 
 namespace Qwen.Serving.Http;
@@ -76,15 +77,34 @@ public sealed partial class OpenAiHandlers(
             }
         }
         var echo = request.Echo ? (request.PromptText ?? tokenizer.Decode(prompt)) : "";
-        var requests = BuildRequests(engine, request, prompt, request.Stop, CallerIdentity.CacheScope(context, request.User));
         var id = NewId("cmpl-");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (request.Stream)
+        IReadOnlyList<PromptTokenScore>? promptScores = null;
+        if (request.Echo && request.Logprobs && !request.Stream)
         {
-            await StreamCompletionAsync(context, engine, request, requests, id, created, model, echo).ConfigureAwait(false);
-            return;
+            // Prompt log-probabilities (OpenAI legacy echo, vLLM, lm-evaluation-harness log-likelihood).
+            var scorer = engine as IPromptScorer ?? throw new OpenAiException(400,
+                "This engine cannot return prompt log-probabilities (echo with logprobs).", "invalid_request_error", "echo", "unsupported_parameter");
+            promptScores = await scorer.ScorePromptAsync(prompt, request.TopLogprobs, context.RequestAborted).ConfigureAwait(false);
         }
-        var results = await GenerateAllAsync(engine, requests, context.RequestAborted).ConfigureAwait(false);
+        GenerationResult[] results;
+        if (request.MaxTokens == 0)
+        {
+            // Scoring only: nothing is generated (the reader allows 0 only with echo and without stream).
+            results = Enumerable.Range(0, request.N)
+                .Select(_ => new GenerationResult("", [], FinishReason.Length, new GenerationUsage(prompt.Count, 0, 0, TimeSpan.Zero)))
+                .ToArray();
+        }
+        else
+        {
+            var requests = BuildRequests(engine, request, prompt, request.Stop, CallerIdentity.CacheScope(context, request.User));
+            if (request.Stream)
+            {
+                await StreamCompletionAsync(context, engine, request, requests, id, created, model, echo).ConfigureAwait(false);
+                return;
+            }
+            results = await GenerateAllAsync(engine, requests, context.RequestAborted).ConfigureAwait(false);
+        }
         await OpenAiJson.WriteAsync(context, 200, w =>
         {
             w.WriteStartObject();
@@ -100,7 +120,7 @@ public sealed partial class OpenAiHandlers(
                 w.WriteNumber("index", i);
                 if (request.Logprobs)
                 {
-                    WriteLegacyLogprobs(w, tokenizer, results[i].Tokens, echo.Length);
+                    WriteLegacyLogprobs(w, tokenizer, promptScores, results[i].Tokens, echo.Length);
                 }
                 else
                 {
@@ -735,37 +755,76 @@ public sealed partial class OpenAiHandlers(
         w.WriteEndArray();
     }
 
-    private static void WriteLegacyLogprobs(Utf8JsonWriter w, QwenTokenizer tokenizer, IReadOnlyList<GeneratedToken> tokens, int offset)
+    /// <summary>
+    /// OpenAI legacy <c>logprobs</c>: the scored prompt tokens first when echoed (the first one with null log-probability
+    /// and null top_logprobs, as vLLM and lm-evaluation-harness expect), then the generated tokens.
+    /// </summary>
+    internal static void WriteLegacyLogprobs(Utf8JsonWriter w, QwenTokenizer tokenizer, IReadOnlyList<PromptTokenScore>? prompt,
+        IReadOnlyList<GeneratedToken> tokens, int offset)
     {
-        w.WriteStartObject("logprobs");
-        w.WriteStartArray("tokens");
+        var entries = new List<(int Id, double? Logprob, IReadOnlyList<TokenLogprob>? Top, bool Generated)>();
+        foreach (var p in prompt ?? [])
+        {
+            entries.Add((p.Id, p.Logprob, p.Logprob is null ? null : p.TopLogprobs, false));
+        }
         foreach (var t in tokens)
         {
-            w.WriteStringValue(tokenizer.Decode([t.Id]));
+            entries.Add((t.Id, t.Logprob, t.TopLogprobs, true));
+        }
+        var textOffset = prompt is null ? offset : 0;
+        w.WriteStartObject("logprobs");
+        w.WriteStartArray("tokens");
+        foreach (var e in entries)
+        {
+            w.WriteStringValue(tokenizer.Decode([e.Id]));
         }
         w.WriteEndArray();
         w.WriteStartArray("token_logprobs");
-        foreach (var t in tokens)
+        foreach (var e in entries)
         {
-            w.WriteNumberValue(float.IsFinite(t.Logprob) ? t.Logprob : -9999f);
+            if (e.Logprob is { } lp)
+            {
+                if (e.Generated)
+                {
+                    w.WriteNumberValue(float.IsFinite((float)lp) ? (float)lp : -9999f); // the sampler's float32 value, written as before
+                }
+                else
+                {
+                    w.WriteNumberValue(double.IsFinite(lp) ? lp : -9999.0);
+                }
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
         }
         w.WriteEndArray();
         w.WriteStartArray("top_logprobs");
-        foreach (var t in tokens)
+        foreach (var e in entries)
         {
-            w.WriteStartObject();
-            foreach (var alt in t.TopLogprobs)
+            if (e.Top is null)
             {
-                w.WriteNumber(tokenizer.Decode([alt.Id]), alt.Logprob);
+                w.WriteNullValue();
+                continue;
+            }
+            w.WriteStartObject();
+            foreach (var alt in e.Top)
+            {
+                // Two ids can decode to the same text (partial UTF-8): the first (more likely) one is kept, so the object has unique keys.
+                var key = tokenizer.Decode([alt.Id]);
+                if (!e.Top.TakeWhile(a => a.Id != alt.Id).Any(a => tokenizer.Decode([a.Id]) == key))
+                {
+                    w.WriteNumber(key, alt.Logprob);
+                }
             }
             w.WriteEndObject();
         }
         w.WriteEndArray();
         w.WriteStartArray("text_offset");
-        foreach (var t in tokens)
+        foreach (var e in entries)
         {
-            w.WriteNumberValue(offset);
-            offset += tokenizer.Decode([t.Id]).Length;
+            w.WriteNumberValue(textOffset);
+            textOffset += tokenizer.Decode([e.Id]).Length;
         }
         w.WriteEndArray();
         w.WriteEndObject();

@@ -124,9 +124,13 @@ public static partial class OpenAiRequestReader
     }
 
     /// <summary>Reads a /v1/completions body: prompt as text or token ids (a one-element array of either is accepted).</summary>
+    /// <remarks>
+    /// <c>max_tokens: 0</c> is allowed with <c>echo: true</c> only: the prompt is scored and nothing generated (vLLM's
+    /// prompt log-probabilities; lm-evaluation-harness sends <c>max_tokens: 1</c>, which works too).
+    /// </remarks>
     public static ChatCompletionRequest ReadCompletion(JsonElement root, int maxChoices)
     {
-        var request = ReadCommon(root, maxChoices);
+        var request = ReadCommon(root, maxChoices, minMaxTokens: 0);
         if (!root.TryGetProperty("prompt", out var prompt) || prompt.ValueKind == JsonValueKind.Null)
         {
             throw OpenAiException.Invalid("prompt", "'prompt' is required: a string or an array of token ids.");
@@ -167,17 +171,24 @@ public static partial class OpenAiRequestReader
             throw OpenAiException.Invalid("best_of", "best_of other than 1 is not supported; use n.");
         }
         var logprobs = OptInt(root, "logprobs", 0, 5);
+        var echo = OptBool(root, "echo") ?? false;
+        if (request.MaxTokens == 0 && (!echo || request.Stream))
+        {
+            throw OpenAiException.Invalid("max_tokens", echo
+                ? "'max_tokens' 0 (score the prompt only) is not supported with stream: true."
+                : "'max_tokens' is 0; it must be at least 1, or 0 together with echo: true to score the prompt only.");
+        }
         return request with
         {
             PromptText = text,
             PromptTokens = ids,
-            Echo = OptBool(root, "echo") ?? false,
+            Echo = echo,
             Logprobs = logprobs is not null,
             TopLogprobs = logprobs ?? 0,
         };
     }
 
-    private static ChatCompletionRequest ReadCommon(JsonElement root, int maxChoices)
+    private static ChatCompletionRequest ReadCommon(JsonElement root, int maxChoices, int minMaxTokens = 1)
     {
         var stream = OptBool(root, "stream") ?? false;
         var includeUsage = false;
@@ -200,7 +211,7 @@ public static partial class OpenAiRequestReader
             TopP = OptDouble(root, "top_p", 0, 1, exclusiveMin: true),
             TopK = OptInt(root, "top_k", 0, int.MaxValue, "must be 0 (off) or more"),
             RepetitionPenalty = OptDouble(root, "repetition_penalty", 0, 10, exclusiveMin: true),
-            MaxTokens = OptInt(root, "max_tokens", 1, int.MaxValue, "must be at least 1"),
+            MaxTokens = OptInt(root, "max_tokens", minMaxTokens, int.MaxValue, $"must be at least {minMaxTokens}"),
             Stop = ReadStop(root),
             N = OptInt(root, "n", 1, maxChoices, $"must be between 1 and {maxChoices}") ?? 1,
             Seed = OptLong(root, "seed"),

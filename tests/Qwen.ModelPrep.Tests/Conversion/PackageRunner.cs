@@ -51,6 +51,9 @@ internal sealed class PackageRunner : IDisposable
     /// <summary>Tokens in the KV cache.</summary>
     public int Position { get; private set; }
 
+    /// <summary>Starts a new sequence: the next <see cref="Forward"/> is a prefill from position 0 (the buffers are overwritten).</summary>
+    public void Reset() => Position = 0;
+
     /// <summary>Runs <paramref name="tokens"/> after the cached ones; returns logits [tokens.Length, vocab] row-major.</summary>
     public float[] Forward(IReadOnlyList<long> tokens)
     {

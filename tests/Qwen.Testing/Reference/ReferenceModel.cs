@@ -13,13 +13,14 @@ public sealed class ReferenceModel : IDisposable
 {
     private readonly SafetensorsCheckpointReader _reader;
 
-    private ReferenceModel(SafetensorsCheckpointReader reader, ReferenceLayer[] layers, float[] finalNorm, float[] lmHead)
+    private ReferenceModel(SafetensorsCheckpointReader reader, ReferenceLayer[] layers, float[] finalNorm, float[] lmHead, bool? dynamicNtk, bool? logn)
     {
         _reader = reader;
         Layers = layers;
         FinalNorm = finalNorm;
         LmHead = lmHead;
-        Architecture = reader.Config.Architecture;
+        var a = reader.Config.Architecture;
+        Architecture = a with { UseDynamicNtk = dynamicNtk ?? a.UseDynamicNtk, UseLognAttn = logn ?? a.UseLognAttn };
     }
 
     public ModelArchitecture Architecture { get; }
@@ -31,7 +32,10 @@ public sealed class ReferenceModel : IDisposable
     internal float[] LmHead { get; }    // [vocab, hidden]
 
     /// <summary>Loads a checkpoint directory (validated by <see cref="SafetensorsCheckpointReader"/>).</summary>
-    public static ReferenceModel Load(string checkpointDirectory)
+    /// <param name="checkpointDirectory">config.json and safetensors.</param>
+    /// <param name="dynamicNtk">Overrides the config's use_dynamic_ntk (null keeps it), as the engine's long-context switch does.</param>
+    /// <param name="logn">Overrides the config's use_logn_attn (null keeps it).</param>
+    public static ReferenceModel Load(string checkpointDirectory, bool? dynamicNtk = null, bool? logn = null)
     {
         var reader = SafetensorsCheckpointReader.Open(checkpointDirectory);
         try
@@ -46,7 +50,7 @@ public sealed class ReferenceModel : IDisposable
                 reader.ReadAll(QwenTensorLayout.MlpW1(i)),
                 reader.ReadAll(QwenTensorLayout.MlpW2(i)),
                 reader.ReadAll(QwenTensorLayout.MlpOut(i)))).ToArray();
-            return new ReferenceModel(reader, layers, reader.ReadAll(QwenTensorLayout.FinalNorm), reader.ReadAll(QwenTensorLayout.LmHead));
+            return new ReferenceModel(reader, layers, reader.ReadAll(QwenTensorLayout.FinalNorm), reader.ReadAll(QwenTensorLayout.LmHead), dynamicNtk, logn);
         }
         catch
         {

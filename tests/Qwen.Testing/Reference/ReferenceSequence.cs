@@ -27,7 +27,43 @@ public sealed class ReferenceSequence
     /// <summary>Like <see cref="Forward"/> but returns only the last position's logits (lm_head is the expensive part).</summary>
     public double[] ForwardLast(IReadOnlyList<int> ids) => Run(ids, allLogits: false)[^1];
 
+    /// <summary>
+    /// Runs <paramref name="ids"/> like <see cref="Forward"/> and returns log p(ids[t+1] | ids[0..t]) for t = 0…Count−2
+    /// (teacher forcing; log-softmax over every vocabulary row), without holding every position's logits.
+    /// </summary>
+    public double[] LogLikelihoods(IReadOnlyList<int> ids)
+    {
+        var hidden = RunHidden(ids);
+        var result = new double[ids.Count - 1];
+        for (var t = 0; t + 1 < ids.Count; t++)
+        {
+            result[t] = LogSoftmaxAt(_model.Logits(hidden[t]), ids[t + 1]);
+        }
+        return result;
+    }
+
+    /// <summary>log softmax(<paramref name="logits"/>)[<paramref name="index"/>].</summary>
+    public static double LogSoftmaxAt(double[] logits, int index)
+    {
+        var max = logits.Max();
+        var sum = 0.0;
+        foreach (var v in logits)
+        {
+            sum += Math.Exp(v - max);
+        }
+        return logits[index] - max - Math.Log(sum);
+    }
+
     private double[][] Run(IReadOnlyList<int> ids, bool allLogits)
+    {
+        var hidden = RunHidden(ids);
+        return allLogits
+            ? hidden.Select(_model.Logits).ToArray()
+            : [_model.Logits(hidden[^1])];
+    }
+
+    /// <summary>Runs the layers over <paramref name="ids"/> (filling the cache) and returns each position's last hidden state.</summary>
+    private double[][] RunHidden(IReadOnlyList<int> ids)
     {
         if (ids.Count == 0)
         {
@@ -79,9 +115,7 @@ public sealed class ReferenceSequence
             }
         }
         Length += ids.Count;
-        return allLogits
-            ? hidden.Select(_model.Logits).ToArray()
-            : [_model.Logits(hidden[^1])];
+        return hidden;
     }
 
     /// <summary>Causal softmax attention of one query (all heads) over keys 0…position, scaled by 1/√headDim.</summary>

@@ -1,0 +1,3 @@
+using Qwen.Eval;
+
+return await EvalApp.Create().RunAsync(args);
