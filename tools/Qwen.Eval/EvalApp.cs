@@ -14,6 +14,8 @@ public static class EvalApp
         app.Configure(config =>
         {
             config.SetApplicationName("qwen-eval");
+            // Strict: an unknown option is an error naming it, never silently ignored.
+            config.UseStrictParsing();
             if (propagateExceptions)
             {
                 config.PropagateExceptions();
