@@ -64,24 +64,9 @@ internal static partial class OpenAiEndpoint
     /// <exception cref="OpenAiException">413 when larger, 400 when not a JSON object.</exception>
     public static async Task<JsonObject> ReadObjectAsync(HttpContext context, long limit)
     {
-        if (context.Request.ContentLength > limit)
-        {
-            throw new OpenAiException(413, $"The request body has {context.Request.ContentLength:N0} bytes; this endpoint accepts at most {limit:N0}.", "invalid_request_error", null, "request_too_large");
-        }
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
-        if (buffer.Length > limit)
-        {
-            throw new OpenAiException(413, $"The request body has {buffer.Length:N0} bytes; this endpoint accepts at most {limit:N0}.", "invalid_request_error", null, "request_too_large");
-        }
-        try
-        {
-            return JsonNode.Parse(buffer.ToArray()) as JsonObject ?? throw OpenAiException.InvalidJson("the body is not a JSON object");
-        }
-        catch (JsonException ex)
-        {
-            throw OpenAiException.InvalidJson(ex.Message);
-        }
+        // The API's one body reader: the cap while reading (413), UTF-8, a JSON object, no escaped lone surrogates (400).
+        using var doc = await RequestBodyReader.ReadJsonAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false);
+        return JsonObject.Create(doc.RootElement.Clone())!;
     }
 
     /// <summary>An optional string field; 400 when present with another type.</summary>

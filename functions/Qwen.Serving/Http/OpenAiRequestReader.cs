@@ -98,9 +98,41 @@ public static partial class OpenAiRequestReader
         }
     }
 
+    // Parameters both endpoints implement, and the ones OpenAI documents as advisory (accepted, no effect on output).
+    private static readonly string[] CommonParameters =
+    [
+        "model", "temperature", "top_p", "top_k", "n", "stream", "stream_options", "stop", "max_tokens", "presence_penalty",
+        "frequency_penalty", "repetition_penalty", "logit_bias", "logprobs", "seed", "user", "metadata", "store", "service_tier",
+    ];
+
+    private static readonly HashSet<string> ChatParameters = new(CommonParameters.Concat(
+        ["messages", "max_completion_tokens", "top_logprobs", "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls"]), StringComparer.Ordinal);
+
+    private static readonly HashSet<string> CompletionParameters = new(CommonParameters.Concat(["prompt", "echo", "best_of"]), StringComparer.Ordinal);
+
+    /// <summary>Refuses a parameter this server does not implement, so a client never mistakes an ignored setting for an applied one.</summary>
+    private static void CheckParameters(JsonElement root, HashSet<string> known, string endpoint)
+    {
+        foreach (var property in root.EnumerateObject())
+        {
+            if (!known.Contains(property.Name))
+            {
+                throw OpenAiException.Invalid(property.Name,
+                    $"Unrecognized request argument supplied: {property.Name}. {endpoint} on this server takes: {string.Join(", ", known.Order(StringComparer.Ordinal))}.",
+                    "unsupported_parameter");
+            }
+        }
+        // One tool call per assistant message is Qwen's ReAct format; asking for parallel calls cannot be honoured.
+        if (root.TryGetProperty("parallel_tool_calls", out var parallel) && parallel.ValueKind != JsonValueKind.False && parallel.ValueKind != JsonValueKind.Null)
+        {
+            throw OpenAiException.Invalid("parallel_tool_calls", "This server returns at most one tool call per assistant message (Qwen's ReAct format); send parallel_tool_calls: false or omit it.", "unsupported_parameter");
+        }
+    }
+
     /// <summary>Reads a /v1/chat/completions body.</summary>
     public static ChatCompletionRequest ReadChat(JsonElement root, int maxChoices)
     {
+        CheckParameters(root, ChatParameters, "/v1/chat/completions");
         var request = ReadCommon(root, maxChoices);
         var messages = ReadMessages(root);
         var (tools, legacy) = ReadTools(root);
@@ -130,6 +162,7 @@ public static partial class OpenAiRequestReader
     /// </remarks>
     public static ChatCompletionRequest ReadCompletion(JsonElement root, int maxChoices)
     {
+        CheckParameters(root, CompletionParameters, "/v1/completions");
         var request = ReadCommon(root, maxChoices, minMaxTokens: 0);
         if (!root.TryGetProperty("prompt", out var prompt) || prompt.ValueKind == JsonValueKind.Null)
         {

@@ -91,6 +91,12 @@ public sealed class BadRequestTests : IAsyncLifetime
         { "completions prompt wrong type", "v1/completions", "{" + M + ",\"prompt\":{}}", 400, "prompt", null },
         { "completions token id out of range", "v1/completions", "{" + M + ",\"prompt\":[1,2,999999]}", 400, "prompt", null },
         { "completions best_of", "v1/completions", "{" + M + ",\"prompt\":\"x\",\"best_of\":3}", 400, "best_of", null },
+        // Not implemented: refused by name rather than silently ignored.
+        { "response_format not implemented", "v1/chat/completions", "{" + M + "," + Msgs + ",\"response_format\":{\"type\":\"json_object\"}}", 400, "response_format", "unsupported_parameter" },
+        { "unknown chat parameter", "v1/chat/completions", "{" + M + "," + Msgs + ",\"temprature\":0.2}", 400, "temprature", "unsupported_parameter" },
+        { "parallel_tool_calls true", "v1/chat/completions", "{" + M + "," + Msgs + ",\"tools\":[" + Tool + "],\"parallel_tool_calls\":true}", 400, "parallel_tool_calls", "unsupported_parameter" },
+        { "completions suffix not implemented", "v1/completions", "{" + M + ",\"prompt\":\"x\",\"suffix\":\"y\"}", 400, "suffix", "unsupported_parameter" },
+        { "completions messages", "v1/completions", "{" + M + ",\"prompt\":\"x\"," + Msgs + "}", 400, "messages", "unsupported_parameter" },
         { "tokenize content missing", "tokenize", "{}", 400, "content", null },
         { "tokenize parse_special wrong type", "tokenize", "{\"content\":\"x\",\"parse_special\":\"yes\"}", 400, "parse_special", null },
         { "detokenize tokens missing", "detokenize", "{}", 400, "tokens", null },

@@ -12,7 +12,7 @@ using Xunit.Abstractions;
 
 namespace Qwen.Server.Tests.Http;
 
-/// <summary>Seeded mutations of valid requests against the standalone server on the real engine: never a 5xx, every 4xx is OpenAI error JSON, the server healthy after.</summary>
+/// <summary>Seeded mutations of valid chat, completions, utility and batch requests against the standalone server on the real engine: never a 5xx, every 4xx is OpenAI error JSON, the server healthy after.</summary>
 public sealed class RequestFuzzTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Key = "sk-fuzz-0123456789abcdef0123456789abcdef";
@@ -30,7 +30,22 @@ public sealed class RequestFuzzTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private Dictionary<string, string[]> Seeds()
+    private async Task<string> UploadBatchInputAsync()
+    {
+        var line = "{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"" + _model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":2}}\n";
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("batch"), "purpose" },
+            { new ByteArrayContent(Encoding.UTF8.GetBytes(line)) { Headers = { ContentType = new MediaTypeHeaderValue("application/jsonl") } }, "file", "in.jsonl" },
+        };
+        using var response = await _client.PostAsync("v1/files", form);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        using var doc = JsonDocument.Parse(text);
+        return doc.RootElement.GetProperty("id").GetString()!;
+    }
+
+    private Dictionary<string, string[]> Seeds(string batchInputFileId)
     {
         var m = _model;
         const string Tool = """{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}""";
@@ -54,15 +69,19 @@ public sealed class RequestFuzzTests(ITestOutputHelper output) : IAsyncLifetime
             ["tokenize"] = ["""{"content":"Hello <|im_start|> 世界","parse_special":false}"""],
             ["detokenize"] = ["""{"tokens":[9707,11,1879]}"""],
             ["apply-template"] = ["""{"messages":[{"role":"user","content":"Hi"}],"tools":[]}"""],
+            ["v1/batches"] =
+            [
+                $$$"""{"input_file_id":"{{{batchInputFileId}}}","endpoint":"/v1/chat/completions","completion_window":"24h","metadata":{"run":"fuzz"}}""",
+            ],
         };
     }
 
     [Fact]
     public async Task Fuzz_MutatedRequests_No5xx_Every4xxIsOpenAiError_ServerHealthyAfter()
     {
-        var seeds = Seeds();
+        var seeds = Seeds(await UploadBatchInputAsync());
         var fuzzer = new RequestFuzzer(Seed);
-        // Half chat, 30% completions, the rest the utility routes. Cases are generated up front (one Random, one
+        // Half chat, 30% completions, the rest the utility and batch routes. Cases are generated up front (one Random, one
         // order, so a case number reproduces) and sent four at a time.
         var cases = Enumerable.Range(0, Cases).Select(i =>
         {
@@ -71,7 +90,7 @@ public sealed class RequestFuzzTests(ITestOutputHelper output) : IAsyncLifetime
                 < 5 => "v1/chat/completions",
                 < 8 => "v1/completions",
                 8 => i % 20 == 8 ? "tokenize" : "detokenize",
-                _ => "apply-template",
+                _ => i % 20 == 9 ? "apply-template" : "v1/batches",
             };
             return (Index: i, Path: path, Body: fuzzer.Next(seeds[path]));
         }).ToArray();
