@@ -107,7 +107,7 @@ public sealed partial class BatchProcessor
                         return;
                     }
                     Interlocked.Increment(ref run);
-                    var result = await RunLineAsync(id, line.Index, line.LineNumber, line.Text, ct).ConfigureAwait(false);
+                    var result = await RunLineAsync(id, record.Owner, line.Index, line.LineNumber, line.Text, ct).ConfigureAwait(false);
                     // Persist before anything else, and even while stopping: a finished answer is never generated twice.
                     await _store.TryWriteLineAsync(id, message.Chunk, line.Index, result, CancellationToken.None).ConfigureAwait(false);
                 }).ConfigureAwait(false);
@@ -201,9 +201,9 @@ public sealed partial class BatchProcessor
             }
         }
         var outputFile = output.Length == 0 ? null : await _store.CreateFileOnceAsync(
-            BatchIds.OutputFileId(batchId), $"{batchId}_output.jsonl", "batch_output", BinaryData.FromString(output.ToString()), cancellationToken).ConfigureAwait(false);
+            BatchIds.OutputFileId(batchId), $"{batchId}_output.jsonl", "batch_output", BinaryData.FromString(output.ToString()), cancellationToken, record.Owner).ConfigureAwait(false);
         var errorFile = errors.Length == 0 ? null : await _store.CreateFileOnceAsync(
-            BatchIds.ErrorFileId(batchId), $"{batchId}_error.jsonl", "batch_output", BinaryData.FromString(errors.ToString()), cancellationToken).ConfigureAwait(false);
+            BatchIds.ErrorFileId(batchId), $"{batchId}_error.jsonl", "batch_output", BinaryData.FromString(errors.ToString()), cancellationToken, record.Owner).ConfigureAwait(false);
         // Count what was stored: after a cancel, a racing finalizer may have written a file with one line more or less.
         var counts = new BatchChunkCounts(
             await CountStoredLinesAsync(outputFile, output, cancellationToken).ConfigureAwait(false),
@@ -288,7 +288,7 @@ public sealed partial class BatchProcessor
         }
     }
 
-    private async Task<JsonObject> RunLineAsync(string batchId, int index, int number, string text, CancellationToken cancellationToken)
+    private async Task<JsonObject> RunLineAsync(string batchId, string? owner, int index, int number, string text, CancellationToken cancellationToken)
     {
         var id = BatchIds.RequestId(batchId, index);
         JsonObject? line;
@@ -310,7 +310,7 @@ public sealed partial class BatchProcessor
         BatchItemResponse response;
         try
         {
-            response = await HandleWithBusyRetryAsync(url, body, id, cancellationToken).ConfigureAwait(false);
+            response = await HandleWithBusyRetryAsync(url, body, id, owner, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -334,13 +334,13 @@ public sealed partial class BatchProcessor
         });
     }
 
-    private async Task<BatchItemResponse> HandleWithBusyRetryAsync(string url, JsonObject body, string id, CancellationToken cancellationToken)
+    private async Task<BatchItemResponse> HandleWithBusyRetryAsync(string url, JsonObject body, string id, string? owner, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                var response = await _handler.HandleAsync(url, body, id, cancellationToken).ConfigureAwait(false);
+                var response = await _handler.HandleAsync(url, body, id, owner, cancellationToken).ConfigureAwait(false);
                 if (response.StatusCode != 429 || attempt >= _options.MaxBusyRetries)
                 {
                     return response;

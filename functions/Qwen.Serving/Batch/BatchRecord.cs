@@ -13,6 +13,9 @@ public sealed record BatchRecord
     [JsonPropertyName("completion_window")] public string CompletionWindow { get; init; } = "24h";
     [JsonPropertyName("status")] public required string Status { get; init; }
     [JsonPropertyName("metadata")] public Dictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>The tenant that created the batch (<see cref="Http.CallerIdentity.Owner"/>); only it sees the batch, and its lines run in its prefix-cache scope. Stored, never shown.</summary>
+    [JsonPropertyName("owner")] public string? Owner { get; init; }
     [JsonPropertyName("output_file_id")] public string? OutputFileId { get; init; }
     [JsonPropertyName("error_file_id")] public string? ErrorFileId { get; init; }
     [JsonPropertyName("errors")] public List<BatchError>? Errors { get; init; }

@@ -49,22 +49,22 @@ public sealed class BatchStore(IBatchStorage storage, TimeProvider? timeProvider
     // ---- files ----
 
     /// <summary>Stores uploaded bytes under a new id, then the file object (a file without its object is invisible).</summary>
-    public async Task<FileRecord> CreateFileAsync(string filename, string purpose, Stream content, CancellationToken cancellationToken = default)
+    public async Task<FileRecord> CreateFileAsync(string filename, string purpose, Stream content, CancellationToken cancellationToken = default, string? owner = null)
     {
         var id = BatchIds.NewFileId();
         await storage.TryCreateAsync(FileDataName(id), content, cancellationToken).ConfigureAwait(false);
         var size = (await storage.GetPropertiesAsync(FileDataName(id), cancellationToken).ConfigureAwait(false))?.Size ?? 0;
-        var record = new FileRecord { Id = id, Bytes = size, CreatedAt = Now, Filename = filename, Purpose = purpose };
+        var record = new FileRecord { Id = id, Bytes = size, CreatedAt = Now, Filename = filename, Purpose = purpose, Owner = owner };
         await storage.TryCreateAsync(FileMetaName(id), Serialize(record).ToStream(), cancellationToken).ConfigureAwait(false);
         return record;
     }
 
     /// <summary>Writes a file under a fixed id once; when it exists already (another worker wrote it), returns the existing one.</summary>
-    public async Task<FileRecord> CreateFileOnceAsync(string id, string filename, string purpose, BinaryData content, CancellationToken cancellationToken = default)
+    public async Task<FileRecord> CreateFileOnceAsync(string id, string filename, string purpose, BinaryData content, CancellationToken cancellationToken = default, string? owner = null)
     {
         await storage.TryCreateAsync(FileDataName(id), content.ToStream(), cancellationToken).ConfigureAwait(false);
         var size = (await storage.GetPropertiesAsync(FileDataName(id), cancellationToken).ConfigureAwait(false))?.Size ?? 0;
-        var record = new FileRecord { Id = id, Bytes = size, CreatedAt = Now, Filename = filename, Purpose = purpose };
+        var record = new FileRecord { Id = id, Bytes = size, CreatedAt = Now, Filename = filename, Purpose = purpose, Owner = owner };
         await storage.TryCreateAsync(FileMetaName(id), Serialize(record).ToStream(), cancellationToken).ConfigureAwait(false);
         return await GetFileAsync(id, cancellationToken).ConfigureAwait(false) ?? record;
     }

@@ -7,15 +7,19 @@ namespace Qwen.Serving.Batch;
 /// <remarks>Thread-safe.</remarks>
 public sealed class BatchSubmitter(BatchStore store, IBatchQueue queue, BatchOptions options)
 {
-    /// <summary>Validates and submits a batch over the uploaded file <paramref name="inputFileId"/>.</summary>
+    /// <summary>Validates and submits a batch over the uploaded file <paramref name="inputFileId"/> for the tenant <paramref name="owner"/> (<see cref="Http.CallerIdentity.Owner"/>): the file must be its own, and the batch becomes its own.</summary>
     /// <exception cref="OpenAiException">404 for an unknown file; 400 for a wrong purpose, an oversized file or invalid lines (with their line numbers).</exception>
-    public async Task<BatchRecord> SubmitAsync(string inputFileId, string endpoint, Dictionary<string, string>? metadata, CancellationToken cancellationToken = default)
+    public async Task<BatchRecord> SubmitAsync(string inputFileId, string endpoint, Dictionary<string, string>? metadata, CancellationToken cancellationToken = default, string? owner = null)
     {
         if (!BatchInputPlanner.Endpoints.Contains(endpoint))
         {
             throw OpenAiException.Invalid("endpoint", $"The endpoint '{endpoint}' is not supported; use {string.Join(" or ", BatchInputPlanner.Endpoints)}.", "unsupported_endpoint");
         }
-        var file = await store.GetFileAsync(inputFileId, cancellationToken).ConfigureAwait(false) ?? throw FileNotFound(inputFileId);
+        var file = await store.GetFileAsync(inputFileId, cancellationToken).ConfigureAwait(false);
+        if (file is null || !string.Equals(file.Owner, owner, StringComparison.Ordinal))
+        {
+            throw FileNotFound(inputFileId); // another tenant's file looks exactly like a missing one
+        }
         if (file.Purpose != "batch")
         {
             throw OpenAiException.Invalid("input_file_id", $"The file {inputFileId} has purpose '{file.Purpose}'; a batch reads a file uploaded with purpose 'batch'.", "invalid_file_purpose");
@@ -42,6 +46,7 @@ public sealed class BatchSubmitter(BatchStore store, IBatchQueue queue, BatchOpt
             InputFileId = inputFileId,
             Status = BatchStatus.Validating,
             Metadata = metadata,
+            Owner = owner,
             CreatedAt = now,
             ExpiresAt = now + 24 * 3600,
             Total = total,

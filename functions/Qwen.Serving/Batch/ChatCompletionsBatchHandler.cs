@@ -14,7 +14,7 @@ public sealed class ChatCompletionsBatchHandler(IChatTurnModel model, TimeProvid
     public const string ChatCompletionsUrl = "/v1/chat/completions";
 
     /// <inheritdoc />
-    public async Task<BatchItemResponse> HandleAsync(string url, JsonObject body, string requestId, CancellationToken cancellationToken)
+    public async Task<BatchItemResponse> HandleAsync(string url, JsonObject body, string requestId, string? owner, CancellationToken cancellationToken)
     {
         if (url != ChatCompletionsUrl)
         {

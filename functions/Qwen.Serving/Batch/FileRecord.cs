@@ -14,5 +14,8 @@ public sealed record FileRecord
     /// <summary><c>batch</c> (uploaded input) or <c>batch_output</c> (written by a batch).</summary>
     [JsonPropertyName("purpose")] public required string Purpose { get; init; }
     [JsonPropertyName("status")] public string Status { get; init; } = "processed";
+
+    /// <summary>The tenant that uploaded (or, for output files, whose batch wrote) the file: <see cref="Http.CallerIdentity.Owner"/>. Stored, never shown.</summary>
+    [JsonPropertyName("owner")] public string? Owner { get; init; }
     [JsonPropertyName("status_details")] public string? StatusDetails { get; init; }
 }

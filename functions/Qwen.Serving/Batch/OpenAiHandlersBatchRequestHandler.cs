@@ -14,7 +14,7 @@ public sealed class OpenAiHandlersBatchRequestHandler(OpenAiHandlers handlers, I
     public const string CompletionsUrl = "/v1/completions";
 
     /// <inheritdoc />
-    public async Task<BatchItemResponse> HandleAsync(string url, JsonObject body, string requestId, CancellationToken cancellationToken)
+    public async Task<BatchItemResponse> HandleAsync(string url, JsonObject body, string requestId, string? owner, CancellationToken cancellationToken)
     {
         Func<HttpContext, Task>? handle = url switch
         {
@@ -36,10 +36,15 @@ public sealed class OpenAiHandlersBatchRequestHandler(OpenAiHandlers handlers, I
         context.Request.Path = url;
         context.Request.ContentType = "application/json";
         context.Request.Headers["x-request-id"] = requestId;
-        // The line runs with the server's own key (the first configured one); batches are not yet tied to a tenant key.
+        // The line runs with the server's own key (the first configured one) and carries the batch's owner the way a front
+        // carries its client, so it is prefilled in the owner's prefix-cache scope and no other tenant's.
         if ((string.IsNullOrEmpty(options.Value.ApiKey) ? options.Value.ApiKeys.FirstOrDefault() : options.Value.ApiKey) is { Length: > 0 } key)
         {
             context.Request.Headers["api-key"] = key;
+        }
+        if (!string.IsNullOrEmpty(owner))
+        {
+            context.Request.Headers[CallerIdentity.ForwardedCallerHeader] = "batch:" + owner;
         }
         var bytes = System.Text.Encoding.UTF8.GetBytes(body.ToJsonString());
         context.Request.Body = new MemoryStream(bytes);

@@ -35,14 +35,18 @@ public sealed class BatchesHandler(
         }
         var metadata = ReadMetadata(body["metadata"]);
 
-        var record = await submitter.SubmitAsync(inputFileId, endpoint, metadata, ct).ConfigureAwait(false);
+        var record = await submitter.SubmitAsync(inputFileId, endpoint, metadata, ct, CallerIdentity.Owner(context)).ConfigureAwait(false);
         await OpenAiEndpoint.WriteAsync(context, record.ToApiObject()).ConfigureAwait(false);
     });
 
     /// <summary>GET /v1/batches/{id}.</summary>
     public Task RetrieveAsync(HttpContext context, string batchId) => OpenAiEndpoint.RunAsync(context, authorizer, metrics, logger, Route, async () =>
     {
-        var record = await store.GetBatchAsync(batchId, context.RequestAborted).ConfigureAwait(false) ?? throw NotFound(batchId);
+        var record = await store.GetBatchAsync(batchId, context.RequestAborted).ConfigureAwait(false);
+        if (record is null || !string.Equals(record.Owner, CallerIdentity.Owner(context), StringComparison.Ordinal))
+        {
+            throw NotFound(batchId); // another tenant's batch looks exactly like a missing one
+        }
         await OpenAiEndpoint.WriteAsync(context, record.ToApiObject()).ConfigureAwait(false);
     });
 
@@ -51,9 +55,13 @@ public sealed class BatchesHandler(
     {
         var limit = OpenAiEndpoint.QueryInt(context, "limit", 20, 1, 100);
         var batches = new List<BatchRecord>();
+        var owner = CallerIdentity.Owner(context);
         await foreach (var batch in store.ListBatchesAsync(context.RequestAborted).ConfigureAwait(false))
         {
-            batches.Add(batch);
+            if (string.Equals(batch.Owner, owner, StringComparison.Ordinal))
+            {
+                batches.Add(batch);
+            }
         }
         var ordered = batches.OrderByDescending(b => b.CreatedAt).ThenByDescending(b => b.Id, StringComparer.Ordinal)
             .Select(b => (b.Id, (JsonNode)b.ToApiObject())).ToList();
@@ -64,6 +72,12 @@ public sealed class BatchesHandler(
     public Task CancelAsync(HttpContext context, string batchId) => OpenAiEndpoint.RunAsync(context, authorizer, metrics, logger, Route, async () =>
     {
         var now = store.Now;
+        var owner = CallerIdentity.Owner(context);
+        var mine = await store.GetBatchAsync(batchId, context.RequestAborted).ConfigureAwait(false);
+        if (mine is null || !string.Equals(mine.Owner, owner, StringComparison.Ordinal))
+        {
+            throw NotFound(batchId);
+        }
         var record = await store.UpdateBatchAsync(batchId, r => BatchStatus.IsRunning(r.Status)
             ? r with { Status = BatchStatus.Cancelling, CancellingAt = now }
             : null, context.RequestAborted).ConfigureAwait(false) ?? throw NotFound(batchId);

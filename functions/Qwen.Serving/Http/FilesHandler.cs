@@ -56,21 +56,21 @@ public sealed class FilesHandler(BatchStore store, BatchOptions options, ApiKeyA
             throw TooLarge(file.Length, limit);
         }
         await using var content = file.OpenReadStream();
-        var record = await store.CreateFileAsync(string.IsNullOrEmpty(file.FileName) ? "input.jsonl" : Path.GetFileName(file.FileName), purpose, content, context.RequestAborted).ConfigureAwait(false);
+        var record = await store.CreateFileAsync(string.IsNullOrEmpty(file.FileName) ? "input.jsonl" : Path.GetFileName(file.FileName), purpose, content, context.RequestAborted, CallerIdentity.Owner(context)).ConfigureAwait(false);
         await OpenAiEndpoint.WriteAsync(context, ToJson(record)).ConfigureAwait(false);
     });
 
     /// <summary>GET /v1/files/{id}.</summary>
     public Task RetrieveAsync(HttpContext context, string fileId) => OpenAiEndpoint.RunAsync(context, authorizer, metrics, logger, Route, async () =>
     {
-        var record = await store.GetFileAsync(fileId, context.RequestAborted).ConfigureAwait(false) ?? throw NotFound(fileId);
+        var record = await GetOwnFileAsync(context, fileId).ConfigureAwait(false);
         await OpenAiEndpoint.WriteAsync(context, ToJson(record)).ConfigureAwait(false);
     });
 
     /// <summary>GET /v1/files/{id}/content: the bytes.</summary>
     public Task ContentAsync(HttpContext context, string fileId) => OpenAiEndpoint.RunAsync(context, authorizer, metrics, logger, Route, async () =>
     {
-        _ = await store.GetFileAsync(fileId, context.RequestAborted).ConfigureAwait(false) ?? throw NotFound(fileId);
+        _ = await GetOwnFileAsync(context, fileId).ConfigureAwait(false);
         var name = BatchStore.FileDataName(fileId);
         var properties = await store.Storage.GetPropertiesAsync(name, context.RequestAborted).ConfigureAwait(false) ?? throw NotFound(fileId);
         await using var stream = await store.Storage.OpenReadAsync(name, 0, null, context.RequestAborted).ConfigureAwait(false) ?? throw NotFound(fileId);
@@ -83,6 +83,7 @@ public sealed class FilesHandler(BatchStore store, BatchOptions options, ApiKeyA
     /// <summary>DELETE /v1/files/{id}.</summary>
     public Task DeleteAsync(HttpContext context, string fileId) => OpenAiEndpoint.RunAsync(context, authorizer, metrics, logger, Route, async () =>
     {
+        _ = await GetOwnFileAsync(context, fileId).ConfigureAwait(false);
         if (!await store.DeleteFileAsync(fileId, context.RequestAborted).ConfigureAwait(false))
         {
             throw NotFound(fileId);
@@ -101,9 +102,10 @@ public sealed class FilesHandler(BatchStore store, BatchOptions options, ApiKeyA
             throw OpenAiException.Invalid("order", $"'order' is '{order}'; use 'asc' or 'desc'.");
         }
         var files = new List<FileRecord>();
+        var owner = CallerIdentity.Owner(context);
         await foreach (var file in store.ListFilesAsync(context.RequestAborted).ConfigureAwait(false))
         {
-            if (purpose.Length == 0 || file.Purpose == purpose)
+            if ((purpose.Length == 0 || file.Purpose == purpose) && string.Equals(file.Owner, owner, StringComparison.Ordinal))
             {
                 files.Add(file);
             }
@@ -115,7 +117,19 @@ public sealed class FilesHandler(BatchStore store, BatchOptions options, ApiKeyA
         await OpenAiEndpoint.WriteAsync(context, page).ConfigureAwait(false);
     });
 
-    private static JsonObject ToJson(FileRecord record) => JsonSerializer.SerializeToNode(record, BatchStore.Json)!.AsObject();
+    // Another tenant's file is answered exactly like a missing one, so ids cannot be probed.
+    private async Task<FileRecord> GetOwnFileAsync(HttpContext context, string fileId)
+    {
+        var record = await store.GetFileAsync(fileId, context.RequestAborted).ConfigureAwait(false);
+        return record is not null && string.Equals(record.Owner, CallerIdentity.Owner(context), StringComparison.Ordinal) ? record : throw NotFound(fileId);
+    }
+
+    private static JsonObject ToJson(FileRecord record)
+    {
+        var json = JsonSerializer.SerializeToNode(record, BatchStore.Json)!.AsObject();
+        json.Remove("owner"); // stored for access checks, not part of OpenAI's File object
+        return json;
+    }
 
     private static OpenAiException NotFound(string fileId) =>
         new(404, $"No such File object: {fileId}", "invalid_request_error", "id", "file_not_found");

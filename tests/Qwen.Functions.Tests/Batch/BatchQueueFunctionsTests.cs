@@ -160,7 +160,9 @@ public sealed class BatchQueueFunctionsTests(AzuriteFixture azurite, ITestOutput
         // A file bigger than the limit that reached storage another way (uploaded before the limit was lowered).
         var store = new BatchStore(new BlobBatchStorage(host.Container));
         var big = string.Join("\n", Enumerable.Range(0, 30).Select(i => Line($"r{i}", "x")));
-        var file = await store.CreateFileAsync("big.jsonl", "batch", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(big)));
+        var caller = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        caller.Request.Headers["api-key"] = AzureBatchHost.Key; // the file belongs to the tenant that then creates the batch
+        var file = await store.CreateFileAsync("big.jsonl", "batch", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(big)), default, Qwen.Serving.Http.CallerIdentity.Owner(caller));
         host.BlobRequests.Clear();
 
         var (status, body) = await host.InvokeAsync(host.Api.CreateBatch, "POST", "v1/batches",
