@@ -14,17 +14,24 @@ public sealed class RequestFuzzTests(ITestOutputHelper output) : IAsyncLifetime
     private const string Key = "sk-fuzz-0123456789abcdef0123456789abcdef";
     private const int Cases = 2_400;
     private const int Seed = 20261206;
+    // Its own batch data directory: the fuzzed batches may still be running when the test ends, and a server sharing
+    // the directory would resume them at start (see TestDataDirectory).
+    private readonly string _dataDir = Directory.CreateTempSubdirectory("qwen-fuzz-batches-").FullName;
     private RealEngineServer _server = null!;
     private HttpClient _client = null!;
     private string _model = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await RealEngineServer.StartAsync(["--max-batch-size", "4", "--max-queue", "64", "--threads", "1"], Key);
+        _server = await RealEngineServer.StartAsync(["--max-batch-size", "4", "--max-queue", "64", "--threads", "1", "--data-dir", _dataDir], Key);
         (_client, _model) = (_server.Client, _server.Model);
     }
 
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        Directory.Delete(_dataDir, recursive: true);
+    }
 
     private async Task<string> UploadBatchInputAsync()
     {
