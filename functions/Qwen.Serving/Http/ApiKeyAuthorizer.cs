@@ -48,8 +48,9 @@ public sealed class ApiKeyAuthorizer(IOptions<HttpApiOptions> options)
         }
     }
 
-    private static string? ProxyHeader(HttpRequest request) =>
-        new[] { "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via" }.FirstOrDefault(request.Headers.ContainsKey);
+    private static readonly string[] ProxyHeaders = ["Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via"];
+
+    private static string? ProxyHeader(HttpRequest request) => ProxyHeaders.FirstOrDefault(request.Headers.ContainsKey);
 
     /// <summary>The key the request presents (<c>api-key</c>, else <c>Authorization: Bearer</c>), or null.</summary>
     internal static string? PresentedKey(HttpRequest request)

@@ -42,11 +42,7 @@ public sealed class BatchesHandler(
     /// <summary>GET /v1/batches/{id}.</summary>
     public Task RetrieveAsync(HttpContext context, string batchId) => OpenAiEndpoint.RunAsync(context, authorizer, metrics, logger, Route, async () =>
     {
-        var record = await store.GetBatchAsync(batchId, context.RequestAborted).ConfigureAwait(false);
-        if (record is null || !string.Equals(record.Owner, CallerIdentity.Owner(context), StringComparison.Ordinal))
-        {
-            throw NotFound(batchId); // another tenant's batch looks exactly like a missing one
-        }
+        var record = await GetOwnBatchAsync(context, batchId).ConfigureAwait(false);
         await OpenAiEndpoint.WriteAsync(context, record.ToApiObject()).ConfigureAwait(false);
     });
 
@@ -72,12 +68,7 @@ public sealed class BatchesHandler(
     public Task CancelAsync(HttpContext context, string batchId) => OpenAiEndpoint.RunAsync(context, authorizer, metrics, logger, Route, async () =>
     {
         var now = store.Now;
-        var owner = CallerIdentity.Owner(context);
-        var mine = await store.GetBatchAsync(batchId, context.RequestAborted).ConfigureAwait(false);
-        if (mine is null || !string.Equals(mine.Owner, owner, StringComparison.Ordinal))
-        {
-            throw NotFound(batchId);
-        }
+        _ = await GetOwnBatchAsync(context, batchId).ConfigureAwait(false);
         var record = await store.UpdateBatchAsync(batchId, r => BatchStatus.IsRunning(r.Status)
             ? r with { Status = BatchStatus.Cancelling, CancellingAt = now }
             : null, context.RequestAborted).ConfigureAwait(false) ?? throw NotFound(batchId);
@@ -120,6 +111,13 @@ public sealed class BatchesHandler(
             default:
                 throw OpenAiException.Invalid("metadata", "'metadata' must be an object of string values.");
         }
+    }
+
+    // Another tenant's batch is answered exactly like a missing one, so ids cannot be probed.
+    private async Task<BatchRecord> GetOwnBatchAsync(HttpContext context, string batchId)
+    {
+        var record = await store.GetBatchAsync(batchId, context.RequestAborted).ConfigureAwait(false);
+        return record is not null && string.Equals(record.Owner, CallerIdentity.Owner(context), StringComparison.Ordinal) ? record : throw NotFound(batchId);
     }
 
     private static OpenAiException NotFound(string batchId) =>

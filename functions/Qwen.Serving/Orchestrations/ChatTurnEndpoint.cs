@@ -14,24 +14,17 @@ public sealed class ChatTurnEndpoint(IChatTurnModel model, ApiKeyAuthorizer auth
     /// <summary>Handles <c>POST internal/chat-turns</c>.</summary>
     public async Task<IActionResult> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
+        ChatTurnRequest? turn;
         try
         {
             authorizer.Authorize(request.HttpContext);
+            // The API's one body reader: the cap while reading (413, Qwen__Serving__MaxRequestBodyBytes), UTF-8, a JSON object.
+            using var body = await RequestBodyReader.ReadJsonAsync(request, options.Value.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
+            turn = body.RootElement.Deserialize<ChatTurnRequest>(HttpChatTurnModel.Json);
         }
         catch (OpenAiException ex)
         {
             return Error(ex.StatusCode, ex.Message);
-        }
-        var limit = options.Value.MaxRequestBodyBytes;
-        var body = await ReadCappedAsync(request, limit, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return Error(StatusCodes.Status413PayloadTooLarge, $"The chat turn request is larger than {limit} bytes (Qwen__Serving__MaxRequestBodyBytes).");
-        }
-        ChatTurnRequest? turn;
-        try
-        {
-            turn = JsonSerializer.Deserialize<ChatTurnRequest>(body.Value.Span, HttpChatTurnModel.Json);
         }
         catch (JsonException ex)
         {
@@ -58,27 +51,6 @@ public sealed class ChatTurnEndpoint(IChatTurnModel model, ApiKeyAuthorizer auth
             request.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(ex.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Error(StatusCodes.Status429TooManyRequests, ex.Message);
         }
-    }
-
-    /// <summary>The whole body, or null once it passes <paramref name="limit"/> bytes (read no further than that).</summary>
-    private static async Task<ReadOnlyMemory<byte>?> ReadCappedAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-        {
-            return null;
-        }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
     }
 
     private static ObjectResult Error(int status, string message) => new(new { error = new { message } }) { StatusCode = status };

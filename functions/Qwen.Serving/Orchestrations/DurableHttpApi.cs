@@ -71,8 +71,8 @@ public sealed class DurableHttpApi(ApiKeyAuthorizer authorizer, IOptions<HttpApi
     public Task<IActionResult> DeleteSessionAsync(DurableTaskClient client, string id, HttpRequest request, CancellationToken cancellationToken)
         => RunAsync(request, async () =>
         {
-            await FindAsync(client, id, Session, request, cancellationToken).ConfigureAwait(false);
-            await TerminateAndPurgeAsync(client, id, "deleted by its owner", cancellationToken).ConfigureAwait(false);
+            var instance = await FindAsync(client, id, Session, request, cancellationToken).ConfigureAwait(false);
+            await TerminateAndPurgeAsync(client, instance, "deleted by its owner", cancellationToken).ConfigureAwait(false);
             return new OkObjectResult(new JsonObject { ["id"] = id, ["object"] = "session", ["deleted"] = true });
         });
 
@@ -127,7 +127,7 @@ public sealed class DurableHttpApi(ApiKeyAuthorizer authorizer, IOptions<HttpApi
         {
             var instance = await FindAsync(client, id, AgentRun, request, cancellationToken).ConfigureAwait(false);
             var wasRunning = !instance.IsCompleted;
-            await TerminateAndPurgeAsync(client, id, "cancelled by its owner", cancellationToken).ConfigureAwait(false);
+            await TerminateAndPurgeAsync(client, instance, "cancelled by its owner", cancellationToken).ConfigureAwait(false);
             return new OkObjectResult(new JsonObject { ["id"] = id, ["object"] = "agent.run", ["status"] = wasRunning ? "cancelled" : instance.RuntimeStatus.ToString(), ["purged"] = true });
         });
 
@@ -185,10 +185,10 @@ public sealed class DurableHttpApi(ApiKeyAuthorizer authorizer, IOptions<HttpApi
         }
     }
 
-    private static async Task TerminateAndPurgeAsync(DurableTaskClient client, string id, string reason, CancellationToken cancellationToken)
+    private static async Task TerminateAndPurgeAsync(DurableTaskClient client, OrchestrationMetadata instance, string reason, CancellationToken cancellationToken)
     {
-        var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
-        if (instance is { IsCompleted: false })
+        var id = instance.InstanceId;
+        if (!instance.IsCompleted)
         {
             await client.TerminateInstanceAsync(id, reason, cancellationToken).ConfigureAwait(false);
             // Purge takes only finished instances; termination is processed asynchronously by the orchestration worker.

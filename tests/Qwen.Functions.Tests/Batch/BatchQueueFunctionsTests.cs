@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Azure.Storage.Queues.Models;
 using Qwen.Serving.Batch;
 using Qwen.Serving.Batch.Storage;
+using Qwen.Serving.Tests.Batch;
 using Qwen.Testing;
 using Xunit.Abstractions;
 
@@ -176,21 +177,5 @@ public sealed class BatchQueueFunctionsTests(AzuriteFixture azurite, ITestOutput
         Assert.Contains($"HEAD {data}", host.BlobRequests.Requests);
         Assert.DoesNotContain($"GET {data}", host.BlobRequests.Requests);
         Assert.Equal(0, (await host.Queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
-    }
-
-    /// <summary>Storage whose per-request result writes fail, as a storage outage would.</summary>
-    private sealed class FailingLineWrites(IBatchStorage inner) : IBatchStorage
-    {
-        public Task<StoredObjectProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default) => inner.GetPropertiesAsync(name, cancellationToken);
-        public Task<StoredObject?> ReadAsync(string name, CancellationToken cancellationToken = default) => inner.ReadAsync(name, cancellationToken);
-        public Task<Stream?> OpenReadAsync(string name, long offset = 0, long? length = null, CancellationToken cancellationToken = default) => inner.OpenReadAsync(name, offset, length, cancellationToken);
-        public Task<string?> TryReplaceAsync(string name, BinaryData content, string etag, CancellationToken cancellationToken = default) => inner.TryReplaceAsync(name, content, etag, cancellationToken);
-        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteAsync(name, cancellationToken);
-        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
-
-        public Task<string?> TryCreateAsync(string name, Stream content, CancellationToken cancellationToken = default)
-            => name.Contains("/lines/", StringComparison.Ordinal)
-                ? throw new IOException("Storage refused the write.")
-                : inner.TryCreateAsync(name, content, cancellationToken);
     }
 }
