@@ -1,3 +1,4 @@
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Sampling;
 
 namespace Qwen.Inference.Generation;
@@ -34,4 +35,8 @@ public sealed record GenerationRequest
     /// another's prompt token by token. Hosts set this to a hash of the caller's key and <c>user</c>; null is one scope.
     /// </remarks>
     public string? CacheScope { get; init; }
+
+    /// <summary>Limits the output to a grammar (JSON mode, a JSON Schema, a ReAct tool call); null is free text.</summary>
+    /// <remarks>The output ends (finish reason <c>stop</c>) as soon as the grammar is complete.</remarks>
+    public TokenConstraint? Constraint { get; init; }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Qwen.Inference.Packaging;
 using Qwen.Inference.Tokenization;
 
@@ -25,4 +27,52 @@ public interface IGenerationEngine : IAsyncDisposable
     /// <exception cref="EngineBusyException">The admission queue is full.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled; the request's slot is freed within one step.</exception>
     IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Streams several choices of one prompt (OpenAI <c>n</c>), interleaved as they are produced; each choice ends with its own final update.</summary>
+    /// <remarks>
+    /// All <paramref name="choices"/> share <see cref="GenerationRequest.PromptTokens"/> and differ only in sampling
+    /// (seeds). The default runs them as independent requests; an engine that can fork KV rows prefills the prompt once.
+    /// One failed or refused choice fails the whole stream and cancels the others.
+    /// </remarks>
+    IAsyncEnumerable<ChoiceUpdate> GenerateChoicesAsync(IReadOnlyList<GenerationRequest> choices, CancellationToken cancellationToken = default)
+        => MergeChoicesAsync(this, choices, cancellationToken);
+
+    /// <summary>Runs <paramref name="choices"/> as independent requests and merges their streams.</summary>
+    protected static async IAsyncEnumerable<ChoiceUpdate> MergeChoicesAsync(IGenerationEngine engine, IReadOnlyList<GenerationRequest> choices, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(choices.Count, nameof(choices));
+        // Start every choice first so admission errors (context, busy) surface before any update is read.
+        var streams = choices.Select(c => engine.GenerateAsync(c, cancellationToken)).ToArray();
+        using var siblings = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var merged = Channel.CreateUnbounded<ChoiceUpdate>(new UnboundedChannelOptions { SingleReader = true });
+        var pumps = streams.Select(async (stream, index) =>
+        {
+            await foreach (var update in stream.WithCancellation(siblings.Token).ConfigureAwait(false))
+            {
+                merged.Writer.TryWrite(new ChoiceUpdate(index, update));
+            }
+        }).ToArray();
+        var all = Task.WhenAll(pumps).ContinueWith(
+            t =>
+            {
+                if (t.IsFaulted)
+                {
+                    siblings.Cancel();
+                }
+                merged.Writer.TryComplete(t.Exception?.InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException) ?? t.Exception?.InnerException);
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            await foreach (var update in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return update;
+            }
+        }
+        finally
+        {
+            await siblings.CancelAsync().ConfigureAwait(false);
+            await all.ConfigureAwait(false);
+        }
+    }
 }
