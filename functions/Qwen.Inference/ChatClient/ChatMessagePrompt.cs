@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Qwen.Inference.Chat;
 using Qwen.Inference.Tokenization;
@@ -40,6 +41,74 @@ public static class ChatMessagePrompt
         tokens.Add(198);
         return tokens;
     }
+
+    /// <summary>
+    /// The ReAct prompt for a conversation with tools, exactly as the HTTP API builds it (<see cref="QwenPromptFormatter"/>,
+    /// spec §6.3): the tool descriptions and instruction in the last user turn, an assistant's <see cref="FunctionCallContent"/>
+    /// as <c>Thought / Action / Action Input</c>, a <see cref="FunctionResultContent"/> as <c>Observation:</c> on that turn.
+    /// </summary>
+    /// <param name="messages">The conversation, oldest first; every system message's text is joined into the one system prompt.</param>
+    /// <param name="tools">The functions offered (at least one).</param>
+    /// <param name="stop">The caller's stop strings (<c>Observation:</c> is added).</param>
+    /// <param name="tokenizer">The engine's tokenizer.</param>
+    /// <param name="defaultSystemPrompt">System prompt when the messages carry none.</param>
+    /// <param name="maxWindowSize">History window in tokens.</param>
+    /// <exception cref="ArgumentException">An assistant message holds more than one function call (Qwen-7B's ReAct format carries one per turn).</exception>
+    /// <exception cref="InvalidChatRequestException">The conversation breaks the reference's turn rules.</exception>
+    public static QwenPrompt BuildReAct(
+        IReadOnlyList<ChatMessage> messages,
+        IReadOnlyList<QwenToolDefinition> tools,
+        IReadOnlyList<string>? stop,
+        QwenTokenizer tokenizer,
+        string defaultSystemPrompt,
+        int maxWindowSize = ChatMlPromptBuilder.DefaultMaxWindowSize)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var system = string.Join("\n", messages.Where(m => m.Role == ChatRole.System).Select(m => m.Text));
+        var converted = new List<QwenChatMessage> { QwenChatMessage.System(system.Length > 0 ? system : defaultSystemPrompt) };
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            if (message.Role == ChatRole.System)
+            {
+                continue;
+            }
+            var calls = message.Contents.OfType<FunctionCallContent>().ToList();
+            var results = message.Contents.OfType<FunctionResultContent>().ToList();
+            if (calls.Count > 1)
+            {
+                throw new ArgumentException($"Message {i} holds {calls.Count} function calls; Qwen-7B's ReAct format carries one call per assistant turn.", nameof(messages));
+            }
+            if (calls.Count == 1)
+            {
+                var call = calls[0];
+                // Compact, as a model-written Action Input would be (the serializer's defaults may indent).
+                var json = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions);
+                var arguments = LenientJson.TryNormalize(json) ?? json;
+                converted.Add(QwenChatMessage.AssistantToolCall(message.Text, call.Name, arguments, call.CallId));
+            }
+            else if (results.Count > 0)
+            {
+                // Each result is the Observation of the call before it (the reference matches results to calls by order).
+                converted.AddRange(results.Select(r => QwenChatMessage.Tool(ResultText(r.Result), r.CallId)));
+            }
+            else
+            {
+                var role = message.Role == ChatRole.Assistant ? QwenChatRole.Assistant : message.Role == ChatRole.Tool ? QwenChatRole.Tool : QwenChatRole.User;
+                converted.Add(new QwenChatMessage(role, message.Text));
+            }
+        }
+        return new QwenPromptFormatter(tokenizer).Format(converted, tools, stop, maxWindowSize);
+    }
+
+    /// <summary>A function result as Observation text: strings as they are, anything else as JSON.</summary>
+    public static string ResultText(object? result) => result switch
+    {
+        null => "",
+        string text => text,
+        JsonElement element => element.ValueKind == JsonValueKind.String ? element.GetString() ?? "" : element.GetRawText(),
+        _ => JsonSerializer.Serialize(result, AIJsonUtilities.DefaultOptions.GetTypeInfo(result.GetType())),
+    };
 
     private static bool TryPairs(List<ChatMessage> turns, out List<ChatTurn> history, out string query)
     {

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using Qwen.Inference.Chat;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Packaging;
 using Qwen.Inference.Sampling;
@@ -50,6 +52,89 @@ public static class ChatOptionsMapper
             MaxNewTokens = options.MaxOutputTokens,
             StopStrings = options.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
         };
+    }
+
+    /// <summary>Most characters of the <c>Thought:</c> line a constrained tool call may write before its <c>Action:</c>.</summary>
+    public const int ThoughtMaxChars = 200;
+
+    /// <summary>The functions of <see cref="ChatOptions.Tools"/> as Qwen tool definitions; empty without tools or with <see cref="ChatToolMode.None"/>.</summary>
+    public static IReadOnlyList<QwenToolDefinition> ToolDefinitions(ChatOptions? options)
+    {
+        if (options?.Tools is not { Count: > 0 } tools || options.ToolMode is NoneChatToolMode)
+        {
+            return [];
+        }
+        return [.. tools.OfType<AIFunctionDeclaration>().Select(f => new QwenToolDefinition(
+            f.Name,
+            f.Description,
+            f.JsonSchema.ValueKind == JsonValueKind.Undefined ? null : f.JsonSchema.GetRawText()))];
+    }
+
+    /// <summary>
+    /// What the output is limited to, or null for free text: <see cref="ChatToolMode.RequireAny"/> and
+    /// <c>RequireSpecific(name)</c> a ReAct call of an offered function (<see cref="ToolCallGrammar"/>);
+    /// <see cref="ChatResponseFormatJson"/> a JSON object or a value valid against its schema, with tools in auto mode the
+    /// ReAct <c>Final Answer:</c> in that shape unless the model calls a function.
+    /// </summary>
+    /// <exception cref="ArgumentException">RequireSpecific names a function that is not among the tools.</exception>
+    /// <exception cref="UnsupportedSchemaException">The response format's schema is outside the supported subset.</exception>
+    public static Grammar? ToGrammar(ChatOptions? options, IReadOnlyList<QwenToolDefinition> tools)
+    {
+        ArgumentNullException.ThrowIfNull(tools);
+        var json = options?.ResponseFormat is ChatResponseFormatJson format
+            ? format.Schema is { } schema ? Grammar.JsonSchema(schema) : Grammar.JsonObject()
+            : null;
+        if (tools.Count == 0)
+        {
+            return json;
+        }
+        switch (options?.ToolMode)
+        {
+            case RequiredChatToolMode { RequiredFunctionName: { } name }:
+                var tool = tools.FirstOrDefault(t => t.Name == name)
+                    ?? throw new ArgumentException($"ToolMode requires the function '{name}', which is not among the tools ({string.Join(", ", tools.Select(t => t.Name))}).", nameof(options));
+                return ToolCallGrammar([tool]);
+            case RequiredChatToolMode:
+                return ToolCallGrammar(tools);
+            default:
+                return json is null
+                    ? null
+                    : Grammar.OneOf(
+                        ToolCallGrammar(tools),
+                        Grammar.Sequence(Grammar.Literal("Thought: "), Grammar.Text(ThoughtMaxChars, "\n"), Grammar.Literal("\nFinal Answer: "), json));
+        }
+    }
+
+    /// <summary>
+    /// One ReAct tool call (spec §6.3): <c>Thought: </c> a line of text, then <c>\nAction: </c> one of the names and
+    /// <c>\nAction Input: </c> arguments valid against that function's parameter schema. Generation ends when the arguments
+    /// are complete, so no <c>Observation:</c> follows (the parser adds it back, as for a swallowed stop word).
+    /// </summary>
+    /// <remarks>A parameter schema outside the supported subset falls back to any JSON object for that function: a looser call beats refusing it.</remarks>
+    public static Grammar ToolCallGrammar(IReadOnlyList<QwenToolDefinition> tools)
+    {
+        ArgumentNullException.ThrowIfNull(tools);
+        var calls = tools.Select(t => Grammar.Sequence(
+            Grammar.Literal($"\nAction: {t.NameForModel ?? t.Name}\nAction Input: "),
+            ArgumentsGrammar(t.ParametersJson))).ToArray();
+        return Grammar.Sequence(Grammar.Literal("Thought: "), Grammar.Text(ThoughtMaxChars, "\n"), calls.Length == 1 ? calls[0] : Grammar.OneOf(calls));
+    }
+
+    private static Grammar ArgumentsGrammar(string? parametersJson)
+    {
+        if (parametersJson is null)
+        {
+            return Grammar.JsonObject();
+        }
+        using var document = JsonDocument.Parse(parametersJson);
+        try
+        {
+            return Grammar.JsonSchema(document.RootElement);
+        }
+        catch (UnsupportedSchemaException)
+        {
+            return Grammar.JsonObject();
+        }
     }
 
     private static double? ReadDouble(ChatOptions options, string key)

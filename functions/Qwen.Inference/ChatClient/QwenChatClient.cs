@@ -1,12 +1,23 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.AI;
+using Qwen.Inference.Chat;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
 
 namespace Qwen.Inference.ChatClient;
 
-/// <summary>Microsoft.Extensions.AI chat client over a Qwen <see cref="IGenerationEngine"/>: ChatML prompt, options mapped to sampling settings, usage and finish reason reported.</summary>
-/// <remarks>Thread-safe: the engine handles concurrent requests (the scheduler batches them).</remarks>
+/// <summary>Microsoft.Extensions.AI chat client over a Qwen <see cref="IGenerationEngine"/>: ChatML prompt, options mapped to sampling settings, tools through Qwen's ReAct format, JSON output by constrained decoding, usage and finish reason reported.</summary>
+/// <remarks>
+/// <see cref="ChatOptions.Tools"/> (function declarations) take the same ReAct path as the HTTP API: the prompt of
+/// <see cref="ChatMessagePrompt.BuildReAct"/>, the reply parsed by <see cref="ReActParser"/> into a
+/// <see cref="FunctionCallContent"/> (finish reason <see cref="ChatFinishReason.ToolCalls"/>); an <c>Action</c> naming a
+/// function that was not offered stays text. <see cref="ChatToolMode.RequireAny"/> / <c>RequireSpecific</c> and
+/// <see cref="ChatResponseFormat.Json"/> constrain decoding (<see cref="ChatOptionsMapper.ToGrammar"/>). Tools need the
+/// built-in prompt format: with <see cref="QwenChatClientOptions.PromptFormatter"/> or a raw-format package they are not
+/// rendered. Thread-safe: the engine handles concurrent requests (the scheduler batches them).
+/// </remarks>
 public sealed class QwenChatClient : IChatClient
 {
     private readonly IGenerationEngine _engine;
@@ -24,30 +35,34 @@ public sealed class QwenChatClient : IChatClient
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
+        var (request, tools) = BuildRequest(messages, options);
         var text = new StringBuilder();
         GenerationUpdate? last = null;
-        await foreach (var update in _engine.GenerateAsync(BuildRequest(messages, options), cancellationToken).ConfigureAwait(false))
+        await foreach (var update in _engine.GenerateAsync(request, cancellationToken).ConfigureAwait(false))
         {
             text.Append(update.TextDelta);
             last = update;
         }
-        var response = new ChatResponse(new ChatMessage(ChatRole.Assistant, text.ToString()))
+        var (message, called) = Reply(text.ToString(), tools);
+        var response = new ChatResponse(message)
         {
             ResponseId = NewId(),
             ModelId = _engine.Manifest.Name,
             CreatedAt = DateTimeOffset.UtcNow,
-            FinishReason = MapFinish(last?.FinishReason),
+            FinishReason = called ? ChatFinishReason.ToolCalls : MapFinish(last?.FinishReason),
             Usage = MapUsage(last?.Usage),
         };
         return response;
     }
 
     /// <inheritdoc />
+    /// <remarks>With tools the reply is parsed whole (as the reference server requires), so it arrives as one update at the end: its text (the Thought or the answer), the <see cref="FunctionCallContent"/> when the model calls a function, and the usage.</remarks>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var request = BuildRequest(messages, options);
+        var (request, tools) = BuildRequest(messages, options);
         var responseId = NewId();
         var created = DateTimeOffset.UtcNow;
+        var held = new StringBuilder();
         await foreach (var update in _engine.GenerateAsync(request, cancellationToken).ConfigureAwait(false))
         {
             if (update.FinishReason is null && update.TextDelta.Length == 0)
@@ -55,7 +70,19 @@ public sealed class QwenChatClient : IChatClient
                 continue;
             }
             var contents = new List<AIContent>();
-            if (update.TextDelta.Length > 0)
+            var finish = MapFinish(update.FinishReason);
+            if (tools.Count > 0)
+            {
+                held.Append(update.TextDelta);
+                if (update.FinishReason is null)
+                {
+                    continue;
+                }
+                var (message, called) = Reply(held.ToString(), tools);
+                contents.AddRange(message.Contents);
+                finish = called ? ChatFinishReason.ToolCalls : finish;
+            }
+            else if (update.TextDelta.Length > 0)
             {
                 contents.Add(new TextContent(update.TextDelta));
             }
@@ -69,7 +96,7 @@ public sealed class QwenChatClient : IChatClient
                 MessageId = responseId,
                 ModelId = _engine.Manifest.Name,
                 CreatedAt = created,
-                FinishReason = MapFinish(update.FinishReason),
+                FinishReason = finish,
             };
         }
     }
@@ -98,21 +125,69 @@ public sealed class QwenChatClient : IChatClient
     {
     }
 
-    private GenerationRequest BuildRequest(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    private (GenerationRequest Request, IReadOnlyList<QwenToolDefinition> Tools) BuildRequest(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         var list = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
         if (list.Count == 0)
         {
             throw new ArgumentException("At least one chat message is needed.", nameof(messages));
         }
-        var prompt = _options.PromptFormatter is { } format
-            ? format(list)
-            : _engine.Manifest.Generation.ChatFormat == "raw"
-                // Base models see only the last message's text (spec §5.1 raw format).
-                ? _engine.Tokenizer.Encode(list[^1].Text)
-                : ChatMessagePrompt.Build(list, _engine.Tokenizer, _options.DefaultSystemPrompt, _engine.Manifest.Generation.MaxWindowSize);
-        var request = ChatOptionsMapper.ToRequest(prompt, options, _engine.Manifest.Generation);
-        return request;
+        var generation = _engine.Manifest.Generation;
+        var builtIn = _options.PromptFormatter is null && generation.ChatFormat != "raw";
+        IReadOnlyList<QwenToolDefinition> tools = builtIn ? ChatOptionsMapper.ToolDefinitions(options) : [];
+        IReadOnlyList<int> prompt;
+        IReadOnlyList<string>? stops = null;
+        if (tools.Count > 0)
+        {
+            var react = ChatMessagePrompt.BuildReAct(list, tools, options?.StopSequences?.ToArray(), _engine.Tokenizer, _options.DefaultSystemPrompt, generation.MaxWindowSize);
+            prompt = react.PromptTokens;
+            stops = react.StopStrings;
+        }
+        else
+        {
+            prompt = _options.PromptFormatter is { } format
+                ? format(list)
+                : generation.ChatFormat == "raw"
+                    // Base models see only the last message's text (spec §5.1 raw format).
+                    ? _engine.Tokenizer.Encode(list[^1].Text)
+                    : ChatMessagePrompt.Build(list, _engine.Tokenizer, _options.DefaultSystemPrompt, generation.MaxWindowSize);
+        }
+        var request = ChatOptionsMapper.ToRequest(prompt, options, generation);
+        if (stops is not null)
+        {
+            request = request with { StopStrings = stops };
+        }
+        if (ChatOptionsMapper.ToGrammar(options, tools) is { } grammar)
+        {
+            request = request with { Constraint = TokenConstraint.Create(grammar, _engine.Tokenizer) };
+        }
+        return (request, tools);
+    }
+
+    /// <summary>The assistant message for <paramref name="text"/>: with tools, the ReAct reply parsed into its Thought and a function call, or the final answer.</summary>
+    private static (ChatMessage Message, bool Called) Reply(string text, IReadOnlyList<QwenToolDefinition> tools)
+    {
+        if (tools.Count == 0)
+        {
+            return (new ChatMessage(ChatRole.Assistant, text), false);
+        }
+        var step = ReActParser.ParseOpenAiResponse(text);
+        if (!step.IsToolCall || !tools.Any(t => (t.NameForModel ?? t.Name) == step.ToolName))
+        {
+            // An Action naming a function that was not offered stays text: it is never handed to the caller as a call.
+            return (new ChatMessage(ChatRole.Assistant, step.IsToolCall ? text : step.Content), false);
+        }
+        var name = tools.First(t => (t.NameForModel ?? t.Name) == step.ToolName).Name;
+        var contents = new List<AIContent>();
+        if (step.Content.Length > 0)
+        {
+            contents.Add(new TextContent(step.Content));
+        }
+        var arguments = step.ArgumentsJson ?? step.RawArguments ?? "{}";
+        // Arguments that are not a JSON object become FunctionCallContent.Exception, which FunctionInvokingChatClient reports back to the model.
+        contents.Add(FunctionCallContent.CreateFromParsedArguments(arguments, "call_" + Guid.NewGuid().ToString("N"), name,
+            json => JsonSerializer.Deserialize<Dictionary<string, object?>>(json, AIJsonUtilities.DefaultOptions)));
+        return (new ChatMessage(ChatRole.Assistant, contents), true);
     }
 
     private static string NewId() => "chatcmpl-" + Guid.NewGuid().ToString("N");

@@ -10,6 +10,11 @@ namespace Qwen.Inference.Scheduling;
 /// turn) prefills only its new tokens. Cached keys were rotated with the α of the earlier prompt; they are reused only
 /// when the new prompt gets the same α, and at least one token is always run so its logits start the output.
 /// </para>
+/// <para>
+/// Choices of one prompt (OpenAI <c>n</c>) queue as one group (<see cref="TryEnqueueGroup"/>) and are admitted together
+/// when n rows are free: the first prefills the prompt, the others are <see cref="ForkRow"/>s of its
+/// <see cref="PrefillWork"/> whose rows receive a copy of the prompt's KV, so all n decode from the next step on.
+/// </para>
 /// </remarks>
 public sealed class BatchScheduler
 {
@@ -19,11 +24,16 @@ public sealed class BatchScheduler
     private readonly Row[] _rows;
     private readonly Dictionary<long, ScheduledSequence> _active = [];
     private readonly List<long> _released = [];
+    private readonly bool _copyRows;
     private long _clock;
 
     /// <summary>Creates a scheduler over <see cref="SchedulerOptions.MaxBatchSize"/> rows of <paramref name="maxSequenceLength"/> positions.</summary>
-    public BatchScheduler(SchedulerOptions options, int maxSequenceLength)
+    /// <param name="options">Rows, queue and prefill limits.</param>
+    /// <param name="maxSequenceLength">Positions per row.</param>
+    /// <param name="copyRows">The runner can copy a row's KV into another (<see cref="IBatchRunner.CanCopyRows"/>); when false, every choice of a group is prefilled on its own row (still admitted together).</param>
+    public BatchScheduler(SchedulerOptions options, int maxSequenceLength, bool copyRows = true)
     {
+        _copyRows = copyRows;
         options.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSequenceLength, 2);
         _options = options;
@@ -35,8 +45,22 @@ public sealed class BatchScheduler
         }
     }
 
-    /// <summary>Requests waiting for a row.</summary>
-    public int QueueDepth => _waiting.Count;
+    /// <summary>Requests waiting for a row (each choice of a waiting group counts).</summary>
+    public int QueueDepth
+    {
+        get
+        {
+            var count = 0;
+            foreach (var sequence in _waiting)
+            {
+                count += 1 + sequence.Forks.Count;
+            }
+            return count;
+        }
+    }
+
+    /// <summary>Batch rows: the most choices one group may have.</summary>
+    public int Rows => _rows.Length;
 
     /// <summary>Requests holding a row.</summary>
     public int RunningCount => _active.Count;
@@ -66,6 +90,37 @@ public sealed class BatchScheduler
         return true;
     }
 
+    /// <summary>Queues the choices of one prompt as one entry: <paramref name="group"/>[0] prefills it, the others fork from its row.</summary>
+    /// <returns>False when the queue already holds <see cref="SchedulerOptions.MaxQueueLength"/> entries (a group is one entry).</returns>
+    /// <exception cref="ArgumentException">The group is empty, larger than the row count, or its prompts differ.</exception>
+    public bool TryEnqueueGroup(IReadOnlyList<ScheduledSequence> group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        if (group.Count == 0 || group.Count > _rows.Length)
+        {
+            throw new ArgumentException($"A group of {group.Count} choices cannot run: it needs one row per choice and there are {_rows.Length}.", nameof(group));
+        }
+        var head = group[0];
+        for (var i = 1; i < group.Count; i++)
+        {
+            if (group[i].PromptLength != head.PromptLength || group[i].NtkAlpha != head.NtkAlpha || CommonPrefixLength(group[i].Tokens, head.Tokens) != head.PromptLength)
+            {
+                throw new ArgumentException($"Choice {i} of the group has another prompt; forked choices share the prompt.", nameof(group));
+            }
+        }
+        if (!TryEnqueue(head))
+        {
+            return false;
+        }
+        for (var i = 1; i < group.Count; i++)
+        {
+            group[i].Status = SequenceStatus.Waiting;
+            group[i].ForkOf = head;
+            head.Forks.Add(group[i]);
+        }
+        return true;
+    }
+
     /// <summary>Takes a sequence out of the queue or its row (finished or cancelled); its row keeps the computed tokens for reuse.</summary>
     /// <returns>False when the sequence was already released.</returns>
     public bool Release(ScheduledSequence sequence)
@@ -76,7 +131,7 @@ public sealed class BatchScheduler
         }
         if (sequence.Status == SequenceStatus.Waiting)
         {
-            _waiting.Remove(sequence);
+            LeaveQueue(sequence);
         }
         else
         {
@@ -98,6 +153,34 @@ public sealed class BatchScheduler
         return true;
     }
 
+    /// <summary>Takes a waiting sequence out of the queue; a waiting group keeps its other choices (the next one becomes the one that prefills).</summary>
+    private void LeaveQueue(ScheduledSequence sequence)
+    {
+        if (sequence.ForkOf is { Status: SequenceStatus.Waiting } head)
+        {
+            head.Forks.Remove(sequence);
+            return;
+        }
+        var node = _waiting.Find(sequence);
+        if (node is null)
+        {
+            return;
+        }
+        if (sequence.Forks.Count > 0)
+        {
+            var next = sequence.Forks[0];
+            next.ForkOf = null;
+            for (var i = 1; i < sequence.Forks.Count; i++)
+            {
+                sequence.Forks[i].ForkOf = next;
+                next.Forks.Add(sequence.Forks[i]);
+            }
+            sequence.Forks.Clear();
+            _waiting.AddBefore(node, next);
+        }
+        _waiting.Remove(node);
+    }
+
     /// <summary>Plans the next step: joins waiting sequences into free rows (within the prefill budget), and decodes every running one.</summary>
     public StepPlan Schedule()
     {
@@ -106,6 +189,11 @@ public sealed class BatchScheduler
         while (_waiting.First is { } node)
         {
             var sequence = node.Value;
+            // A group joins whole or not at all, so its choices decode in the same batch from their first step.
+            if (sequence.Forks.Count > 0 && FreeRows() < 1 + sequence.Forks.Count)
+            {
+                break;
+            }
             var slot = PickRow(sequence, out var reused);
             if (slot < 0)
             {
@@ -119,15 +207,29 @@ public sealed class BatchScheduler
             }
             budget -= count;
             _waiting.RemoveFirst();
-            var row = _rows[slot];
-            row.Owner = sequence;
-            row.LastUsed = ++_clock;
-            sequence.Slot = slot;
-            sequence.CachedPromptTokens = reused;
-            sequence.ComputedCount = reused;
-            sequence.Status = SequenceStatus.Prefilling;
-            _active.Add(sequence.Id, sequence);
-            prefills.Add(new PrefillWork(slot, sequence.Id, reused, count));
+            Admit(sequence, slot, reused);
+            var forks = new List<ForkRow>(sequence.Forks.Count);
+            var separate = new List<PrefillWork>();
+            foreach (var fork in sequence.Forks)
+            {
+                var forkSlot = PickRow(fork, out var forkReused);
+                if (_copyRows)
+                {
+                    // The copy brings the whole prompt; what the row held before is overwritten, so nothing is reused.
+                    Admit(fork, forkSlot, 0);
+                    fork.CachedPromptTokens = reused;
+                    forks.Add(new ForkRow(forkSlot, fork.Id));
+                }
+                else
+                {
+                    Admit(fork, forkSlot, forkReused);
+                    budget -= fork.PromptLength - forkReused;
+                    separate.Add(new PrefillWork(forkSlot, fork.Id, forkReused, fork.PromptLength - forkReused));
+                }
+            }
+            sequence.Forks.Clear();
+            prefills.Add(new PrefillWork(slot, sequence.Id, reused, count) { Forks = forks });
+            prefills.AddRange(separate);
         }
 
         DecodeBatch? decode = null;
@@ -174,7 +276,32 @@ public sealed class BatchScheduler
         return prefills.Count == 0 && decode is null && released.Length == 0 ? StepPlan.Empty : new StepPlan(prefills, decode, released);
     }
 
-    /// <summary>Records a finished prefill: the prompt is cached in the row and the sequence decodes from the next step.</summary>
+    private void Admit(ScheduledSequence sequence, int slot, int reused)
+    {
+        var row = _rows[slot];
+        row.Owner = sequence;
+        row.LastUsed = ++_clock;
+        sequence.Slot = slot;
+        sequence.CachedPromptTokens = reused;
+        sequence.ComputedCount = reused;
+        sequence.Status = SequenceStatus.Prefilling;
+        _active.Add(sequence.Id, sequence);
+    }
+
+    private int FreeRows()
+    {
+        var free = 0;
+        foreach (var row in _rows)
+        {
+            if (row.Owner is null)
+            {
+                free++;
+            }
+        }
+        return free;
+    }
+
+    /// <summary>Records a finished prefill (or, for a fork, the copy of its group's prompt KV into its row): the prompt is cached in the row and the sequence decodes from the next step.</summary>
     public void CompletePrefill(ScheduledSequence sequence)
     {
         if (sequence.Status != SequenceStatus.Prefilling)

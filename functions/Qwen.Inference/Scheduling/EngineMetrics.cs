@@ -21,6 +21,10 @@ public sealed class EngineMetrics
     private long _decodeTicks;
     private long _prefillTokens;
     private long _prefillTicks;
+    private long _prefillRuns;
+    private long _decodeSteps;
+    private long _forkedRows;
+    private long _forkedTokens;
 
     /// <summary>A request was admitted with <paramref name="promptTokens"/> prompt tokens.</summary>
     public void RequestAdmitted(int promptTokens)
@@ -51,6 +55,7 @@ public sealed class EngineMetrics
     /// <summary>A decode run produced <paramref name="tokens"/> tokens in <paramref name="elapsed"/>.</summary>
     public void DecodeStep(int tokens, TimeSpan elapsed)
     {
+        Interlocked.Increment(ref _decodeSteps);
         Interlocked.Add(ref _decodeTokens, tokens);
         Interlocked.Add(ref _decodeTicks, elapsed.Ticks);
     }
@@ -58,8 +63,16 @@ public sealed class EngineMetrics
     /// <summary>A prefill run processed <paramref name="tokens"/> prompt tokens in <paramref name="elapsed"/>.</summary>
     public void PrefillStep(int tokens, TimeSpan elapsed)
     {
+        Interlocked.Increment(ref _prefillRuns);
         Interlocked.Add(ref _prefillTokens, tokens);
         Interlocked.Add(ref _prefillTicks, elapsed.Ticks);
+    }
+
+    /// <summary>A choice of a multi-choice request got its row by copying <paramref name="promptTokens"/> positions of the prompt's KV from the row that prefilled it (no prefill run).</summary>
+    public void RowForked(int promptTokens)
+    {
+        Interlocked.Increment(ref _forkedRows);
+        Interlocked.Add(ref _forkedTokens, promptTokens);
     }
 
     /// <summary>Current queue depth and running requests (gauges).</summary>
@@ -92,7 +105,13 @@ public sealed class EngineMetrics
             DecodeTokens: decodeTokens,
             DecodeTime: TimeSpan.FromTicks(decodeTicks),
             PrefillTokens: prefillTokens,
-            PrefillTime: TimeSpan.FromTicks(prefillTicks));
+            PrefillTime: TimeSpan.FromTicks(prefillTicks))
+        {
+            PrefillRuns = Interlocked.Read(ref _prefillRuns),
+            DecodeSteps = Interlocked.Read(ref _decodeSteps),
+            ForkedRows = Interlocked.Read(ref _forkedRows),
+            ForkedPromptTokens = Interlocked.Read(ref _forkedTokens),
+        };
     }
 
     /// <summary>The snapshot in Prometheus text exposition format (version 0.0.4), metric names prefixed <c>qwen_engine_</c>.</summary>
@@ -106,6 +125,10 @@ public sealed class EngineMetrics
         Write(text, "prompt_tokens_total", "counter", "Prompt tokens of admitted requests.", s.PromptTokens);
         Write(text, "cached_prompt_tokens_total", "counter", "Prompt tokens reused from a row's cached prefix instead of prefilled.", s.CachedPromptTokens);
         Write(text, "prefill_tokens_total", "counter", "Prompt tokens run through prefill (the uncached part of each prompt).", s.PrefillTokens);
+        Write(text, "prefill_runs_total", "counter", "Prefill model runs (one per joining request; the choices of one multi-choice request share one).", s.PrefillRuns);
+        Write(text, "forked_rows_total", "counter", "Rows that got a prompt's KV by copy from another row instead of a prefill (choices 2…n of a multi-choice request).", s.ForkedRows);
+        Write(text, "forked_prompt_tokens_total", "counter", "Prompt positions copied into forked rows.", s.ForkedPromptTokens);
+        Write(text, "decode_steps_total", "counter", "Decode model runs (one token for every running row each).", s.DecodeSteps);
         Write(text, "generated_tokens_total", "counter", "Tokens sampled.", s.GeneratedTokens);
         Write(text, "queue_depth", "gauge", "Requests waiting for a batch row.", s.QueueDepth);
         Write(text, "running_requests", "gauge", "Requests holding a batch row.", s.RunningRequests);

@@ -23,6 +23,14 @@ public interface IBatchRunner : IDisposable
     /// <param name="cancellationToken">Stops a long prefill mid-graph.</param>
     void Prefill(PrefillWork work, IReadOnlyList<int> tokens, RotaryEmbedding rotary, Span<float> logits, CancellationToken cancellationToken);
 
+    /// <summary>True when <see cref="CopyRow"/> works on this runner's memory; false makes the scheduler prefill every choice of a group on its own row.</summary>
+    bool CanCopyRows { get; }
+
+    /// <summary>Copies the K/V of positions [0, <paramref name="positions"/>) of row <paramref name="fromSlot"/> into row <paramref name="toSlot"/>, every layer; the destination's later positions are left as they are.</summary>
+    /// <remarks>How choices 2…n of one prompt get its prefill without running it (OpenAI <c>n</c>).</remarks>
+    /// <exception cref="NotSupportedException"><see cref="CanCopyRows"/> is false.</exception>
+    void CopyRow(int fromSlot, int toSlot, int positions);
+
     /// <summary>Runs one token per active row (and a dummy per filler row) in a single model call.</summary>
     /// <param name="batch">Rows and positions.</param>
     /// <param name="tokens">Token fed to each active row, in <see cref="DecodeBatch.Active"/> order.</param>

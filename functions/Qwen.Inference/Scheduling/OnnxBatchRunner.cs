@@ -98,6 +98,7 @@ public sealed class OnnxBatchRunner : IBatchRunner
                 }
             }
             KvBytes = bytes * _buffers.Length;
+            CanCopyRows = maxBatchSize > 1 && (Device == ExecutionProvider.Cpu || ProbeDeviceCopy());
         }
         catch
         {
@@ -126,6 +127,142 @@ public sealed class OnnxBatchRunner : IBatchRunner
 
     /// <summary>The provider whose memory holds the KV buffers.</summary>
     public ExecutionProvider Device { get; }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Always on CPU (plain memory copies). On a device, true when ONNX Runtime's device-agnostic
+    /// <c>OrtEnv.CopyTensors</c> copied a probe between two rows at start-up; that needs the provider's data transfer
+    /// registered with the environment (a plugin EP library). Otherwise false, and the scheduler prefills each choice.
+    /// </remarks>
+    public bool CanCopyRows { get; }
+
+    /// <inheritdoc />
+    public void CopyRow(int fromSlot, int toSlot, int positions)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(fromSlot);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(fromSlot, MaxBatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(toSlot);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(toSlot, MaxBatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(positions);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(positions, MaxSequenceLength);
+        if (!CanCopyRows)
+        {
+            throw new NotSupportedException($"KV rows cannot be copied on {Device}: ONNX Runtime has no data transfer for its memory registered with the environment.");
+        }
+        if (fromSlot == toSlot || positions == 0)
+        {
+            return;
+        }
+        if (Device == ExecutionProvider.Cpu)
+        {
+            CopyRowOnHost(fromSlot, toSlot, positions);
+        }
+        else
+        {
+            CopyRowWithOrt(fromSlot, toSlot, positions);
+        }
+    }
+
+    /// <summary>Host memory: per layer, kind and head, one contiguous block of positions × headDim elements.</summary>
+    private void CopyRowOnHost(int fromSlot, int toSlot, int positions)
+    {
+        var (headStride, chunk) = HeadBlock(positions);
+        var heads = _manifest.Architecture.NumHeads;
+        foreach (var buffer in _buffers)
+        {
+            // [rows, heads, maxSeq, headDim]: a row's head h starts at row·rowBytes + h·maxSeq·headDim·size.
+            var data = buffer!.GetTensorMutableRawData();
+            for (var h = 0; h < heads; h++)
+            {
+                var from = (int)(fromSlot * _rowBytes + h * headStride);
+                var to = (int)(toSlot * _rowBytes + h * headStride);
+                data.Slice(from, chunk).CopyTo(data.Slice(to, chunk));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Any memory: the same blocks as <see cref="CopyRowOnHost"/>, as OrtValue views on the provider's memory, copied in one
+    /// <c>OrtEnv.CopyTensors</c> call (device to device, no host round trip). Internal so tests run it on CPU memory too.
+    /// </summary>
+    internal void CopyRowWithOrt(int fromSlot, int toSlot, int positions)
+    {
+        var (headStride, chunk) = HeadBlock(positions);
+        var arch = _manifest.Architecture;
+        var count = _buffers.Length * arch.NumHeads;
+        var sources = new List<OrtValue>(count);
+        var targets = new List<OrtValue>(count);
+        try
+        {
+            long[] shape = [1, positions, arch.HeadDim];
+            for (var i = 0; i < _buffers.Length; i++)
+            {
+                for (var h = 0; h < arch.NumHeads; h++)
+                {
+                    var from = _pointers[i] + (nint)(fromSlot * _rowBytes + h * headStride);
+                    var to = _pointers[i] + (nint)(toSlot * _rowBytes + h * headStride);
+                    sources.Add(OrtGuard.Invoke("create a KV copy view", () => OrtValue.CreateTensorValueWithData(_kvMemory, _kvType, shape, from, chunk)));
+                    targets.Add(OrtGuard.Invoke("create a KV copy view", () => OrtValue.CreateTensorValueWithData(_kvMemory, _kvType, shape, to, chunk)));
+                }
+            }
+            OrtGuard.Invoke($"copy a KV row on {Device}", () => OrtEnv.Instance().CopyTensors(sources, targets, null));
+        }
+        finally
+        {
+            foreach (var value in sources.Concat(targets))
+            {
+                value.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Reads positions [0, <paramref name="positions"/>) of row <paramref name="slot"/> (CPU, fp32 caches only): [layer·2 + kind, heads, positions, headDim].</summary>
+    internal float[] ReadRow(int slot, int positions)
+    {
+        if (Device != ExecutionProvider.Cpu || _kvType != TensorElementType.Float)
+        {
+            throw new NotSupportedException("Only fp32 caches in host memory can be read back.");
+        }
+        var (headStride, chunk) = HeadBlock(positions);
+        var heads = _manifest.Architecture.NumHeads;
+        var result = new float[_buffers.Length * heads * (chunk / sizeof(float))];
+        var target = MemoryMarshal.AsBytes(result.AsSpan());
+        var at = 0;
+        foreach (var buffer in _buffers)
+        {
+            var data = buffer!.GetTensorMutableRawData();
+            for (var h = 0; h < heads; h++)
+            {
+                data.Slice((int)(slot * _rowBytes + h * headStride), chunk).CopyTo(target.Slice(at, chunk));
+                at += chunk;
+            }
+        }
+        return result;
+    }
+
+    // Bytes between one head's block and the next in a row, and bytes of positions [0, positions) of one head.
+    private (long HeadStride, int Chunk) HeadBlock(int positions)
+    {
+        var arch = _manifest.Architecture;
+        var elementBytes = _kvType == TensorElementType.Float16 ? 2 : 4;
+        return ((long)MaxSequenceLength * arch.HeadDim * elementBytes, positions * arch.HeadDim * elementBytes);
+    }
+
+    /// <summary>Copies one position from row 0 to row 1 with <c>OrtEnv.CopyTensors</c>; false when the environment cannot copy this memory.</summary>
+    /// <remarks>Safe at start-up: both rows hold nothing yet.</remarks>
+    private bool ProbeDeviceCopy()
+    {
+        try
+        {
+            CopyRowWithOrt(0, 1, 1);
+            return true;
+        }
+        catch (QwenEngineException)
+        {
+            return false;
+        }
+    }
 
     /// <inheritdoc />
     public void Prefill(PrefillWork work, IReadOnlyList<int> tokens, RotaryEmbedding rotary, Span<float> logits, CancellationToken cancellationToken)

@@ -14,6 +14,8 @@ namespace Qwen.Inference.Scheduling;
 /// Requests join and leave between steps. One loop thread asks <see cref="BatchScheduler"/> for a <see cref="StepPlan"/>,
 /// has the <see cref="IBatchRunner"/> execute it, then samples each row with that request's own sampler and stop rules.
 /// Each request keeps its own NTK α (from its prompt length) and LogN follows each row's absolute positions.
+/// The choices of one prompt (<see cref="GenerateChoicesAsync"/>, OpenAI <c>n</c>) share one prefill: the other rows get
+/// a copy of its KV (<see cref="IBatchRunner.CopyRow"/>) and sample from the same logits with their own samplers.
 /// Thread-safe: <see cref="GenerateAsync"/> may be called from any thread.
 /// </remarks>
 public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
@@ -29,6 +31,7 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
     private readonly int _vocabularySize;
     private readonly IReadOnlyList<int> _alwaysStop;
     private readonly PromptScorer? _scorer;
+    private readonly float[] _forkLogits;
     private long _nextId;
     private int _disposed;
 
@@ -55,10 +58,11 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
         _runner = runner;
         _options = options;
         Metrics = metrics ?? new EngineMetrics();
-        _scheduler = new BatchScheduler(options with { MaxBatchSize = runner.MaxBatchSize }, runner.MaxSequenceLength);
+        _scheduler = new BatchScheduler(options with { MaxBatchSize = runner.MaxBatchSize }, runner.MaxSequenceLength, runner.CanCopyRows);
         var tokenizerInfo = manifest.Tokenizer;
         _vocabularySize = Math.Min(tokenizerInfo.SpecialStartId + tokenizerInfo.SpecialCount, manifest.Architecture.VocabSize);
         _alwaysStop = GenerationRequestChecks.AlwaysStopIds(manifest);
+        _forkLogits = new float[runner.VocabRows];
         _scorer = runner is OnnxBatchRunner onnx ? new PromptScorer(manifest, onnx.Session, onnx.KvAllocator, runner.MaxSequenceLength) : null;
         _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
@@ -110,31 +114,104 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         GenerationRequestChecks.Validate(request, Manifest.Architecture.VocabSize, ContextLength);
         cancellationToken.ThrowIfCancellationRequested();
+        var state = CreateState(request);
+        lock (_gate)
+        {
+            if (!_scheduler.TryEnqueue(state.Sequence))
+            {
+                Metrics.RequestRejected();
+                throw new EngineBusyException(_scheduler.QueueDepth, _options.MaxQueueLength, _options.RetryAfter);
+            }
+            _requests.Add(state.Sequence.Id, state);
+            Metrics.RequestAdmitted(state.Sequence.PromptLength);
+            Metrics.SetOccupancy(_scheduler.QueueDepth, _scheduler.RunningCount);
+        }
+        _wake.Release();
+        return ReadAsync(state, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Choices with the same prompt are admitted as one group when as many rows are free (until then the group waits):
+    /// the first prefills the prompt once, the others copy its KV into their rows and sample from the same logits with
+    /// their own samplers (seeds) and constraints, then all decode in the same batch. Checked when called, before any compute.
+    /// </remarks>
+    /// <exception cref="ChoiceCountExceededException">More choices than the engine has rows.</exception>
+    /// <exception cref="EngineBusyException">The admission queue is full.</exception>
+    public IAsyncEnumerable<ChoiceUpdate> GenerateChoicesAsync(IReadOnlyList<GenerationRequest> choices, CancellationToken cancellationToken = default) =>
+        ChoiceStreams.MergeAsync(StartChoices(choices, cancellationToken), cancellationToken);
+
+    /// <summary>Admits the choices of one prompt together and returns one stream per choice, each cancellable on its own.</summary>
+    /// <remarks>
+    /// What <see cref="GenerateChoicesAsync"/> merges. A caller that stops reading one stream (or cancels its enumeration)
+    /// ends that choice only: its row is freed at the next step and the other choices keep decoding.
+    /// </remarks>
+    /// <exception cref="ArgumentException">No choices, or choices with different prompts.</exception>
+    /// <exception cref="ChoiceCountExceededException">More choices than the engine has rows.</exception>
+    /// <exception cref="EngineBusyException">The admission queue is full.</exception>
+    public IReadOnlyList<IAsyncEnumerable<GenerationUpdate>> StartChoices(IReadOnlyList<GenerationRequest> choices, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ArgumentNullException.ThrowIfNull(choices);
+        if (choices.Count == 0)
+        {
+            throw new ArgumentException("A multi-choice request needs at least one choice.", nameof(choices));
+        }
+        foreach (var choice in choices)
+        {
+            GenerationRequestChecks.Validate(choice, Manifest.Architecture.VocabSize, ContextLength);
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        var prompt = choices[0].PromptTokens;
+        for (var i = 1; i < choices.Count; i++)
+        {
+            if (!choices[i].PromptTokens.SequenceEqual(prompt))
+            {
+                throw new ArgumentException($"Choice {i} has another prompt than choice 0; the choices of one request share the prompt and differ only in sampling.", nameof(choices));
+            }
+        }
+        if (choices.Count == 1)
+        {
+            return [GenerateAsync(choices[0], cancellationToken)];
+        }
+        if (choices.Count > _runner.MaxBatchSize)
+        {
+            Metrics.RequestRejected();
+            throw new ChoiceCountExceededException(choices.Count, _runner.MaxBatchSize);
+        }
+        var states = choices.Select(CreateState).ToArray();
+        lock (_gate)
+        {
+            if (!_scheduler.TryEnqueueGroup([.. states.Select(s => s.Sequence)]))
+            {
+                Metrics.RequestRejected();
+                throw new EngineBusyException(_scheduler.QueueDepth, _options.MaxQueueLength, _options.RetryAfter);
+            }
+            foreach (var state in states)
+            {
+                _requests.Add(state.Sequence.Id, state);
+                Metrics.RequestAdmitted(state.Sequence.PromptLength);
+            }
+            Metrics.SetOccupancy(_scheduler.QueueDepth, _scheduler.RunningCount);
+        }
+        _wake.Release();
+        return [.. states.Select(s => ReadAsync(s, cancellationToken))];
+    }
+
+    private SchedulerRequest CreateState(GenerationRequest request)
+    {
         var arch = Manifest.Architecture;
         var prompt = request.PromptTokens.ToArray();
         var alpha = LongContext.RequestAlpha(arch, prompt.Length);
         var maxNew = Math.Min(request.MaxNewTokens ?? Manifest.Generation.MaxNewTokens, ContextLength - prompt.Length);
         var sequence = new ScheduledSequence(Interlocked.Increment(ref _nextId), prompt, alpha, maxNew) { CacheScope = request.CacheScope };
-        var state = new SchedulerRequest(
+        return new SchedulerRequest(
             sequence,
             request,
             new RotaryEmbedding(arch.HeadDim, arch.RotaryBase, alpha),
             new Sampler(request.Sampling, prompt, _vocabularySize, request.Logprobs, request.TopLogprobs),
             Tokenizer.CreateStreamDecoder(),
             _alwaysStop);
-        lock (_gate)
-        {
-            if (!_scheduler.TryEnqueue(sequence))
-            {
-                Metrics.RequestRejected();
-                throw new EngineBusyException(_scheduler.QueueDepth, _options.MaxQueueLength, _options.RetryAfter);
-            }
-            _requests.Add(sequence.Id, state);
-            Metrics.RequestAdmitted(prompt.Length);
-            Metrics.SetOccupancy(_scheduler.QueueDepth, _scheduler.RunningCount);
-        }
-        _wake.Release();
-        return ReadAsync(state, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -255,6 +332,10 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
             catch (Exception error)
             {
                 Fail(state, error);
+                foreach (var fork in work.Forks)
+                {
+                    Fail(Lookup(fork.SequenceId), error);
+                }
                 continue;
             }
             Metrics.PrefillStep(work.TokenCount, Stopwatch.GetElapsedTime(started));
@@ -266,7 +347,14 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
             {
                 _scheduler.CompletePrefill(state.Sequence);
             }
+            var forks = Fork(work, state, row);
             Accept(state, row);
+            foreach (var fork in forks)
+            {
+                // Each choice samples the same last-position logits with its own sampler; sampling overwrites them.
+                _forkLogits.AsSpan(0, vocab).CopyTo(row);
+                Accept(fork, row);
+            }
         }
 
         if (plan.Decode is not { } decode)
@@ -308,6 +396,38 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
         {
             Accept(states[i], logits.AsSpan(i * vocab, vocab));
         }
+    }
+
+    /// <summary>Copies the prompt's KV from the prefilled row into each fork's row and keeps the logits for them; returns the forks that joined.</summary>
+    private IReadOnlyList<SchedulerRequest> Fork(PrefillWork work, SchedulerRequest source, Span<float> logits)
+    {
+        if (work.Forks.Count == 0)
+        {
+            return [];
+        }
+        var joined = new List<SchedulerRequest>(work.Forks.Count);
+        logits.CopyTo(_forkLogits);
+        var positions = source.Sequence.PromptLength;
+        foreach (var fork in work.Forks)
+        {
+            var state = Lookup(fork.SequenceId);
+            try
+            {
+                _runner.CopyRow(work.Slot, fork.Slot, positions);
+            }
+            catch (Exception error)
+            {
+                Fail(state, error);
+                continue;
+            }
+            Metrics.RowForked(positions);
+            lock (_gate)
+            {
+                _scheduler.CompletePrefill(state.Sequence);
+            }
+            joined.Add(state);
+        }
+        return joined;
     }
 
     private SchedulerRequest Lookup(long id)

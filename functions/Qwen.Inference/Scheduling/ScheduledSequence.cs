@@ -48,6 +48,12 @@ public sealed class ScheduledSequence
 
     public SequenceStatus Status { get; internal set; } = SequenceStatus.Waiting;
 
+    /// <summary>For another choice of the same prompt (OpenAI <c>n</c>): the sequence that prefills the prompt, whose row's KV this one copies; null otherwise.</summary>
+    public ScheduledSequence? ForkOf { get; internal set; }
+
+    /// <summary>While waiting: the other choices queued with this one (they are admitted together, into rows of their own, and copy its prompt KV).</summary>
+    internal List<ScheduledSequence> Forks { get; } = [];
+
     /// <summary>Appends a sampled token (the engine calls this after each prefill/decode of this sequence).</summary>
     public void Append(int token) => _tokens.Add(token);
 }

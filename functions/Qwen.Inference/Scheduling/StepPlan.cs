@@ -18,7 +18,24 @@ public sealed record StepPlan(IReadOnlyList<PrefillWork> Prefills, DecodeBatch? 
 /// <param name="SequenceId">The request.</param>
 /// <param name="StartPosition">Prompt tokens already cached in the row (reused prefix); the first position written.</param>
 /// <param name="TokenCount">New tokens to run (at least 1: the last prompt token's logits start the output).</param>
-public sealed record PrefillWork(int Slot, long SequenceId, int StartPosition, int TokenCount);
+public sealed record PrefillWork(int Slot, long SequenceId, int StartPosition, int TokenCount)
+{
+    /// <summary>Other choices of the same prompt: right after this prefill, its rows' positions [0, prompt length) are copied into theirs and they sample from the same last-position logits.</summary>
+    public IReadOnlyList<ForkRow> Forks { get; init; } = [];
+
+    /// <summary>Value equality, forks compared element by element.</summary>
+    public bool Equals(PrefillWork? other) =>
+        other is not null && Slot == other.Slot && SequenceId == other.SequenceId && StartPosition == other.StartPosition
+        && TokenCount == other.TokenCount && Forks.SequenceEqual(other.Forks);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Slot, SequenceId, StartPosition, TokenCount, Forks.Count);
+}
+
+/// <summary>A choice that joins by copying the prompt's KV from its group's prefilled row instead of running the prompt itself.</summary>
+/// <param name="Slot">The fork's own KV row.</param>
+/// <param name="SequenceId">The fork's request.</param>
+public sealed record ForkRow(int Slot, long SequenceId);
 
 /// <summary>One decode run over rows [0, <paramref name="Rows"/>) of the KV buffer: one token per row.</summary>
 /// <param name="Rows">Batch rows bound (a prefix of the buffer, so the view stays contiguous).</param>

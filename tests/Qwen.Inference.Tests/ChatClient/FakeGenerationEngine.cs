@@ -30,7 +30,10 @@ internal sealed class FakeGenerationEngine : IGenerationEngine
 
     public ModelManifest Manifest => TestManifest;
 
-    public QwenTokenizer Tokenizer => throw new InvalidOperationException("The fake engine has no tokenizer; give the client a PromptFormatter.");
+    /// <summary>A real tokenizer for tests that need the built-in prompt formats (tools); null makes <see cref="Tokenizer"/> throw.</summary>
+    public QwenTokenizer? WithTokenizer { get; init; }
+
+    public QwenTokenizer Tokenizer => WithTokenizer ?? throw new InvalidOperationException("The fake engine has no tokenizer; give the client a PromptFormatter.");
 
     public IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
     {

@@ -186,4 +186,81 @@ public sealed class BatchSchedulerTests
         var scheduler = new BatchScheduler(new SchedulerOptions(), 4);
         Assert.Throws<ArgumentException>(() => scheduler.TryEnqueue(Seq(1, [1, 2, 3, 4])));
     }
+
+    [Fact]
+    public void TryEnqueueGroup_FourChoices_OnePrefillWhoseRowForksIntoThree()
+    {
+        var scheduler = new BatchScheduler(new SchedulerOptions { MaxBatchSize = 4 }, 64);
+        int[] prompt = [1, 2, 3, 4, 5];
+        var group = Enumerable.Range(1, 4).Select(id => Seq(id, prompt)).ToArray();
+
+        Assert.True(scheduler.TryEnqueueGroup(group));
+        Assert.Equal(4, scheduler.QueueDepth);
+        var plan = scheduler.Schedule();
+
+        var work = Assert.Single(plan.Prefills);
+        Assert.Equal(new PrefillWork(0, 1, 0, 5) { Forks = [new ForkRow(1, 2), new ForkRow(2, 3), new ForkRow(3, 4)] }, work);
+        Assert.Equal(0, scheduler.QueueDepth);
+        foreach (var sequence in group)
+        {
+            scheduler.CompletePrefill(sequence);
+            sequence.Append(7);
+        }
+        Assert.Equal(prompt, scheduler.CachedTokens(3));
+        Assert.Equal(4, scheduler.Schedule().Decode!.Active.Count);
+    }
+
+    [Fact]
+    public void Schedule_GroupLargerThanFreeRows_WaitsThenJoinsWhole()
+    {
+        var scheduler = new BatchScheduler(new SchedulerOptions { MaxBatchSize = 3 }, 64);
+        var running = Seq(1, [9, 9]);
+        scheduler.TryEnqueue(running);
+        scheduler.Schedule();
+        scheduler.CompletePrefill(running);
+        running.Append(3);
+        var group = new[] { Seq(2, [1, 2, 3]), Seq(3, [1, 2, 3]), Seq(4, [1, 2, 3]) };
+        scheduler.TryEnqueueGroup(group);
+        // A single request queued behind the group waits too: the group is not starved by later arrivals.
+        scheduler.TryEnqueue(Seq(5, [4]));
+
+        Assert.Empty(scheduler.Schedule().Prefills);
+        scheduler.Release(running);
+        var work = Assert.Single(scheduler.Schedule().Prefills);
+
+        Assert.Equal(2, work.SequenceId);
+        Assert.Equal([3L, 4L], work.Forks.Select(f => f.SequenceId));
+        Assert.Equal(1, scheduler.QueueDepth);
+    }
+
+    [Fact]
+    public void Release_WaitingGroupHead_NextChoicePrefillsForTheRest()
+    {
+        var scheduler = new BatchScheduler(new SchedulerOptions { MaxBatchSize = 3 }, 64);
+        var running = Seq(1, [9, 9]);
+        scheduler.TryEnqueue(running);
+        scheduler.Schedule();
+        scheduler.CompletePrefill(running);
+        var group = new[] { Seq(2, [1, 2]), Seq(3, [1, 2]), Seq(4, [1, 2]) };
+        scheduler.TryEnqueueGroup(group);
+
+        Assert.True(scheduler.Release(group[0]));
+        Assert.True(scheduler.Release(group[2]));
+        Assert.Equal(1, scheduler.QueueDepth);
+        var work = Assert.Single(scheduler.Schedule().Prefills);
+
+        Assert.Equal(3, work.SequenceId);
+        Assert.Empty(work.Forks);
+    }
+
+    [Fact]
+    public void Schedule_GroupWithoutRowCopies_PrefillsEveryChoice()
+    {
+        var scheduler = new BatchScheduler(new SchedulerOptions { MaxBatchSize = 2 }, 64, copyRows: false);
+        scheduler.TryEnqueueGroup([Seq(1, [1, 2, 3]), Seq(2, [1, 2, 3])]);
+
+        var plan = scheduler.Schedule();
+
+        Assert.Equal([new PrefillWork(0, 1, 0, 3), new PrefillWork(1, 2, 0, 3)], plan.Prefills);
+    }
 }

@@ -23,6 +23,15 @@ internal sealed class ScriptedRunner(int maxBatch, int maxSequence, int vocab = 
     /// <summary>Prompt tokens run by prefills.</summary>
     public int PrefilledTokens { get; private set; }
 
+    /// <summary>Row copies made (fromSlot, toSlot, positions).</summary>
+    public List<(int From, int To, int Positions)> Copies { get; } = [];
+
+    /// <summary>Active rows of each decode call, in call order.</summary>
+    public List<int> DecodeBatchSizes { get; } = [];
+
+    /// <summary>False makes the scheduler prefill every choice of a group itself.</summary>
+    public bool CanCopyRows { get; init; } = true;
+
     /// <summary>When set, every call waits on it first (tests hold the loop to build up a queue).</summary>
     public SemaphoreSlim? Gate { get; set; }
 
@@ -53,12 +62,26 @@ internal sealed class ScriptedRunner(int maxBatch, int maxSequence, int vocab = 
         OneHot(logits, Next(row, work.StartPosition + work.TokenCount, vocab));
     }
 
+    public void CopyRow(int fromSlot, int toSlot, int positions)
+    {
+        if (!CanCopyRows)
+        {
+            throw new NotSupportedException("This runner was told it cannot copy rows.");
+        }
+        lock (_lock)
+        {
+            Copies.Add((fromSlot, toSlot, positions));
+        }
+        Array.Copy(_rows[fromSlot], _rows[toSlot], positions);
+    }
+
     public void Decode(DecodeBatch batch, ReadOnlySpan<int> tokens, IReadOnlyList<RotaryEmbedding> rotaries, Span<float> logits)
     {
         Gate?.Wait();
         lock (_lock)
         {
             Calls++;
+            DecodeBatchSizes.Add(batch.Active.Count);
         }
         foreach (var filler in batch.Fillers)
         {

@@ -1,0 +1,45 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+
+namespace Qwen.Inference.Generation;
+
+/// <summary>Merges the streams of the choices of one request into one stream of <see cref="ChoiceUpdate"/>s, in the order updates arrive.</summary>
+internal static class ChoiceStreams
+{
+    /// <summary>Reads every stream concurrently; the first failure (other than a cancellation) ends the merged stream with that error and cancels the rest.</summary>
+    /// <remarks>Leaving the merged stream early cancels every choice (each stream's own cleanup frees its row).</remarks>
+    public static async IAsyncEnumerable<ChoiceUpdate> MergeAsync(IReadOnlyList<IAsyncEnumerable<GenerationUpdate>> streams, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var siblings = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var merged = Channel.CreateUnbounded<ChoiceUpdate>(new UnboundedChannelOptions { SingleReader = true });
+        var pumps = streams.Select(async (stream, index) =>
+        {
+            await foreach (var update in stream.WithCancellation(siblings.Token).ConfigureAwait(false))
+            {
+                merged.Writer.TryWrite(new ChoiceUpdate(index, update));
+            }
+        }).ToArray();
+        var all = Task.WhenAll(pumps).ContinueWith(
+            t =>
+            {
+                if (t.IsFaulted)
+                {
+                    siblings.Cancel();
+                }
+                merged.Writer.TryComplete(t.Exception?.InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException) ?? t.Exception?.InnerException);
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            await foreach (var update in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return update;
+            }
+        }
+        finally
+        {
+            await siblings.CancelAsync().ConfigureAwait(false);
+            await all.ConfigureAwait(false);
+        }
+    }
+}
