@@ -4,6 +4,7 @@ using System.Threading.Channels;
 namespace Qwen.Inference.Generation;
 
 /// <summary>Merges the streams of the choices of one request into one stream of <see cref="ChoiceUpdate"/>s, in the order updates arrive.</summary>
+/// <remarks>The same merge as <see cref="IGenerationEngine"/>'s default, over streams the engine has already admitted as one group.</remarks>
 internal static class ChoiceStreams
 {
     /// <summary>Reads every stream concurrently; the first failure (other than a cancellation) ends the merged stream with that error and cancels the rest.</summary>
@@ -14,9 +15,19 @@ internal static class ChoiceStreams
         var merged = Channel.CreateUnbounded<ChoiceUpdate>(new UnboundedChannelOptions { SingleReader = true });
         var pumps = streams.Select(async (stream, index) =>
         {
-            await foreach (var update in stream.WithCancellation(siblings.Token).ConfigureAwait(false))
+            try
             {
-                merged.Writer.TryWrite(new ChoiceUpdate(index, update));
+                await foreach (var update in stream.WithCancellation(siblings.Token).ConfigureAwait(false))
+                {
+                    merged.Writer.TryWrite(new ChoiceUpdate(index, update));
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !siblings.IsCancellationRequested)
+            {
+                // Fail the merged stream and stop the other choices now, not when they would have finished.
+                merged.Writer.TryComplete(ex);
+                await siblings.CancelAsync().ConfigureAwait(false);
+                throw;
             }
         }).ToArray();
         var all = Task.WhenAll(pumps).ContinueWith(

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Qwen.Inference.Packaging;
 using Qwen.Inference.Tokenization;
 
@@ -36,13 +38,41 @@ public interface IGenerationEngine : IAsyncDisposable
         => MergeChoicesAsync(this, choices, cancellationToken);
 
     /// <summary>Runs <paramref name="choices"/> as independent requests and merges their streams.</summary>
-    protected static IAsyncEnumerable<ChoiceUpdate> MergeChoicesAsync(IGenerationEngine engine, IReadOnlyList<GenerationRequest> choices, CancellationToken cancellationToken)
+    protected static async IAsyncEnumerable<ChoiceUpdate> MergeChoicesAsync(IGenerationEngine engine, IReadOnlyList<GenerationRequest> choices, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(engine);
-        ArgumentNullException.ThrowIfNull(choices);
         ArgumentOutOfRangeException.ThrowIfZero(choices.Count, nameof(choices));
         // Start every choice first so admission errors (context, busy) surface before any update is read.
         var streams = choices.Select(c => engine.GenerateAsync(c, cancellationToken)).ToArray();
-        return ChoiceStreams.MergeAsync(streams, cancellationToken);
+        using var siblings = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var merged = Channel.CreateUnbounded<ChoiceUpdate>(new UnboundedChannelOptions { SingleReader = true });
+        var pumps = streams.Select(async (stream, index) =>
+        {
+            await foreach (var update in stream.WithCancellation(siblings.Token).ConfigureAwait(false))
+            {
+                merged.Writer.TryWrite(new ChoiceUpdate(index, update));
+            }
+        }).ToArray();
+        var all = Task.WhenAll(pumps).ContinueWith(
+            t =>
+            {
+                if (t.IsFaulted)
+                {
+                    siblings.Cancel();
+                }
+                merged.Writer.TryComplete(t.Exception?.InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException) ?? t.Exception?.InnerException);
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            await foreach (var update in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return update;
+            }
+        }
+        finally
+        {
+            await siblings.CancelAsync().ConfigureAwait(false);
+            await all.ConfigureAwait(false);
+        }
     }
 }
