@@ -76,9 +76,12 @@ public static class ChatOptionsMapper
     /// <see cref="ChatResponseFormatJson"/> a JSON object or a value valid against its schema, with tools in auto mode the
     /// ReAct <c>Final Answer:</c> in that shape unless the model calls a function.
     /// </summary>
+    /// <param name="options">The caller's options.</param>
+    /// <param name="tools">The functions offered (<see cref="ToolDefinitions"/>).</param>
+    /// <param name="assistantSoFar">The open assistant text a completion-mode ReAct prompt ends with (after a tool result: <c>…\nThought:</c>); empty for a fresh turn.</param>
     /// <exception cref="ArgumentException">RequireSpecific names a function that is not among the tools.</exception>
     /// <exception cref="UnsupportedSchemaException">The response format's schema is outside the supported subset.</exception>
-    public static Grammar? ToGrammar(ChatOptions? options, IReadOnlyList<QwenToolDefinition> tools)
+    public static Grammar? ToGrammar(ChatOptions? options, IReadOnlyList<QwenToolDefinition> tools, string assistantSoFar = "")
     {
         ArgumentNullException.ThrowIfNull(tools);
         var json = options?.ResponseFormat is ChatResponseFormatJson format
@@ -93,15 +96,15 @@ public static class ChatOptionsMapper
             case RequiredChatToolMode { RequiredFunctionName: { } name }:
                 var tool = tools.FirstOrDefault(t => t.Name == name)
                     ?? throw new ArgumentException($"ToolMode requires the function '{name}', which is not among the tools ({string.Join(", ", tools.Select(t => t.Name))}).", nameof(options));
-                return ToolCallGrammar([tool]);
+                return ToolCallGrammar([tool], assistantSoFar);
             case RequiredChatToolMode:
-                return ToolCallGrammar(tools);
+                return ToolCallGrammar(tools, assistantSoFar);
             default:
                 return json is null
                     ? null
                     : Grammar.OneOf(
-                        ToolCallGrammar(tools),
-                        Grammar.Sequence(Grammar.Literal("Thought: "), Grammar.Text(ThoughtMaxChars, "\n"), Grammar.Literal("\nFinal Answer: "), json));
+                        ToolCallGrammar(tools, assistantSoFar),
+                        Grammar.Sequence(Grammar.Literal(ThoughtStart(assistantSoFar)), Grammar.Text(ThoughtMaxChars, "\n"), Grammar.Literal("\nFinal Answer: "), json));
         }
     }
 
@@ -111,14 +114,18 @@ public static class ChatOptionsMapper
     /// are complete, so no <c>Observation:</c> follows (the parser adds it back, as for a swallowed stop word).
     /// </summary>
     /// <remarks>A parameter schema outside the supported subset falls back to any JSON object for that function: a looser call beats refusing it.</remarks>
-    public static Grammar ToolCallGrammar(IReadOnlyList<QwenToolDefinition> tools)
+    public static Grammar ToolCallGrammar(IReadOnlyList<QwenToolDefinition> tools, string assistantSoFar = "")
     {
         ArgumentNullException.ThrowIfNull(tools);
         var calls = tools.Select(t => Grammar.Sequence(
             Grammar.Literal($"\nAction: {t.NameForModel ?? t.Name}\nAction Input: "),
             ArgumentsGrammar(t.ParametersJson))).ToArray();
-        return Grammar.Sequence(Grammar.Literal("Thought: "), Grammar.Text(ThoughtMaxChars, "\n"), calls.Length == 1 ? calls[0] : Grammar.OneOf(calls));
+        return Grammar.Sequence(Grammar.Literal(ThoughtStart(assistantSoFar)), Grammar.Text(ThoughtMaxChars, "\n"), calls.Length == 1 ? calls[0] : Grammar.OneOf(calls));
     }
+
+    // A fresh turn starts its Thought line; after a tool result the prompt already ends with "\nThought:".
+    private static string ThoughtStart(string assistantSoFar) =>
+        assistantSoFar.Length == 0 ? "Thought: " : assistantSoFar.EndsWith("Thought:", StringComparison.Ordinal) ? " " : "\nThought: ";
 
     private static Grammar ArgumentsGrammar(string? parametersJson)
     {

@@ -137,11 +137,13 @@ public sealed class QwenChatClient : IChatClient
         IReadOnlyList<QwenToolDefinition> tools = builtIn ? ChatOptionsMapper.ToolDefinitions(options) : [];
         IReadOnlyList<int> prompt;
         IReadOnlyList<string>? stops = null;
+        var assistantSoFar = "";
         if (tools.Count > 0)
         {
             var react = ChatMessagePrompt.BuildReAct(list, tools, options?.StopSequences?.ToArray(), _engine.Tokenizer, _options.DefaultSystemPrompt, generation.MaxWindowSize);
             prompt = react.PromptTokens;
             stops = react.StopStrings;
+            assistantSoFar = react.IsCompletionMode ? react.RawText : "";
         }
         else
         {
@@ -157,7 +159,7 @@ public sealed class QwenChatClient : IChatClient
         {
             request = request with { StopStrings = stops };
         }
-        if (ChatOptionsMapper.ToGrammar(options, tools) is { } grammar)
+        if (ChatOptionsMapper.ToGrammar(options, tools, assistantSoFar) is { } grammar)
         {
             request = request with { Constraint = TokenConstraint.Create(grammar, _engine.Tokenizer) };
         }

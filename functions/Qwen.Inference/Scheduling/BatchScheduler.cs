@@ -59,9 +59,6 @@ public sealed class BatchScheduler
         }
     }
 
-    /// <summary>Batch rows: the most choices one group may have.</summary>
-    public int Rows => _rows.Length;
-
     /// <summary>Requests holding a row.</summary>
     public int RunningCount => _active.Count;
 

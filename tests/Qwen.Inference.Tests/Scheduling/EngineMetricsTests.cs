@@ -46,4 +46,26 @@ public sealed class EngineMetricsTests
         Assert.Contains("qwen_engine_time_to_first_token_seconds_sum 0.25\nqwen_engine_time_to_first_token_seconds_count 1\n", text);
         Assert.Contains("# TYPE qwen_engine_queue_depth gauge\nqwen_engine_queue_depth 0\n", text);
     }
+
+    [Fact]
+    public void Snapshot_PrefillDecodeAndForks_CountsRunsAndCopies()
+    {
+        var metrics = new EngineMetrics();
+        metrics.PrefillStep(20, TimeSpan.FromMilliseconds(10));
+        metrics.RowForked(20);
+        metrics.RowForked(20);
+        metrics.DecodeStep(3, TimeSpan.FromMilliseconds(5));
+        metrics.DecodeStep(3, TimeSpan.FromMilliseconds(5));
+
+        var s = metrics.Snapshot();
+        Assert.Equal(1, s.PrefillRuns);
+        Assert.Equal(20, s.PrefillTokens);
+        Assert.Equal(2, s.ForkedRows);
+        Assert.Equal(40, s.ForkedPromptTokens);
+        Assert.Equal(2, s.DecodeSteps);
+        var text = metrics.ToPrometheusText();
+        Assert.Contains("qwen_engine_prefill_runs_total 1\n", text);
+        Assert.Contains("qwen_engine_forked_rows_total 2\n", text);
+        Assert.Contains("qwen_engine_decode_steps_total 2\n", text);
+    }
 }
