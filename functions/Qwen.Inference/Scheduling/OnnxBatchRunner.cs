@@ -183,8 +183,9 @@ public sealed class OnnxBatchRunner : IBatchRunner
     }
 
     /// <summary>
-    /// Any memory: the same blocks as <see cref="CopyRowOnHost"/>, as OrtValue views on the provider's memory, copied in one
-    /// <c>OrtEnv.CopyTensors</c> call (device to device, no host round trip). Internal so tests run it on CPU memory too.
+    /// Device memory: the same blocks as <see cref="CopyRowOnHost"/>, as OrtValue views on the provider's memory, copied in one
+    /// <c>OrtEnv.CopyTensors</c> call (device to device, no host round trip). Works only where the provider's data transfer is
+    /// registered with the environment (see <see cref="CanCopyRows"/>).
     /// </summary>
     internal void CopyRowWithOrt(int fromSlot, int toSlot, int positions)
     {
@@ -250,8 +251,8 @@ public sealed class OnnxBatchRunner : IBatchRunner
     }
 
     /// <summary>Copies one position from row 0 to row 1 with <c>OrtEnv.CopyTensors</c>; false when the environment cannot copy this memory.</summary>
-    /// <remarks>Safe at start-up: both rows hold nothing yet.</remarks>
-    private bool ProbeDeviceCopy()
+    /// <remarks>Safe at start-up: both rows hold nothing yet. Internal so tests see the refusal path on CPU memory.</remarks>
+    internal bool ProbeDeviceCopy()
     {
         try
         {
