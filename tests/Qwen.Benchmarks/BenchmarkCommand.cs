@@ -43,6 +43,10 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
 
         [CommandOption("--skip-genai")]
         public bool SkipGenAi { get; init; }
+
+        [CommandOption("--profile")]
+        [Description("Instead of the benchmarks: run one request (prompt, decode) and the concurrent requests with ONNX Runtime profiling on and write per-operator times to <out>/profile.md.")]
+        public bool Profile { get; init; }
     }
 
     /// <inheritdoc />
@@ -67,6 +71,15 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
             "cuda" => Qwen.Inference.Runtime.ExecutionProvider.Cuda,
             _ => throw new ArgumentException($"--execution-provider '{settings.ExecutionProvider}' is not cpu or cuda."),
         };
+        if (settings.Profile)
+        {
+            Directory.CreateDirectory(settings.Output);
+            var profile = await EngineBenchmarks.ProfileAsync(package, settings.Threads, provider, settings.Output, settings.PromptTokens, settings.DecodeTokens,
+                concurrency.Max(), settings.ConcurrentPromptTokens, cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(settings.Output, "profile.md"), profile, cancellationToken);
+            AnsiConsole.Write(new Text(profile));
+            return 0;
+        }
         var engine = new EngineBenchmarks(package, settings.Threads, provider);
         report.WeightBytesPerToken = engine.WeightBytesPerDecodedToken();
         report.RooflineTokensPerSecond = report.ReadBandwidthGBps * 1e9 / report.WeightBytesPerToken;
