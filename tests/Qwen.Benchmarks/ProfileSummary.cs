@@ -44,6 +44,8 @@ public static class ProfileSummary
         }
         runs.Sort();
         var groups = new Dictionary<string, (int Runs, long Total, Dictionary<string, long> Ops)>(StringComparer.Ordinal);
+        // Host time between two consecutive decode runs: sampling, stop checks, scheduling and the next step's inputs.
+        var gaps = new Dictionary<string, List<long>>(StringComparer.Ordinal);
         var perRun = new (string Key, Dictionary<string, long> Ops, long Dur)[runs.Count];
         for (var r = 0; r < runs.Count; r++)
         {
@@ -62,6 +64,13 @@ public static class ProfileSummary
                 perRun[r].Key = n.Tokens == 1 ? $"decode, {n.Rows} row(s)" : $"prefill, {n.Rows}×{n.Tokens} tokens";
             }
         }
+        for (var r = 1; r < perRun.Length; r++)
+        {
+            if (perRun[r].Key.Length > 0 && perRun[r].Key == perRun[r - 1].Key && perRun[r].Key.StartsWith("decode", StringComparison.Ordinal))
+            {
+                (gaps.TryGetValue(perRun[r].Key, out var list) ? list : gaps[perRun[r].Key] = []).Add(runs[r].Start - runs[r - 1].End);
+            }
+        }
         foreach (var run in perRun.Where(p => p.Key.Length > 0))
         {
             var g = groups.TryGetValue(run.Key, out var existing) ? existing : (Runs: 0, Total: 0L, Ops: new Dictionary<string, long>(StringComparer.Ordinal));
@@ -78,7 +87,13 @@ public static class ProfileSummary
         foreach (var (key, g) in groups.OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var inOps = g.Ops.Values.Sum();
-            md.Append(CultureInfo.InvariantCulture, $"**{key}**: {g.Runs} runs, {g.Total / 1000.0 / g.Runs:F1} ms per run, {inOps / 1000.0 / g.Runs:F1} ms of it in operators\n\n");
+            md.Append(CultureInfo.InvariantCulture, $"**{key}**: {g.Runs} runs, {g.Total / 1000.0 / g.Runs:F1} ms per run, {inOps / 1000.0 / g.Runs:F1} ms of it in operators");
+            if (gaps.TryGetValue(key, out var between) && between.Count > 0)
+            {
+                between.Sort();
+                md.Append(CultureInfo.InvariantCulture, $"; host time between consecutive runs: median {between[between.Count / 2] / 1000.0:F2} ms");
+            }
+            md.Append("\n\n");
             md.Append("| operator | ms per run | share of run |\n|---|---:|---:|\n");
             foreach (var (op, dur) in g.Ops.OrderByDescending(o => o.Value).Take(12))
             {

@@ -1,11 +1,15 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntimeGenAI;
+using Qwen.Benchmarks;
 
-namespace Qwen.Benchmarks;
+namespace Qwen.Benchmarks.GenAi;
 
-/// <summary>ONNX Runtime GenAI 0.18 on the package's genai/ graph: the same weights, one request at a time.</summary>
-public static class GenAiBenchmarks
+/// <summary>ONNX Runtime GenAI on the package's genai/ graph: the same weights, one request at a time.</summary>
+public static class GenAiBenchmark
 {
+    /// <summary>The GenAI package version this process runs (its managed assembly's informational version).</summary>
+    public static string Version { get; } = typeof(Model).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+
     /// <summary>Prefill of <paramref name="promptTokens"/>, time to first token, and decode of <paramref name="decodeTokens"/>, best of <paramref name="repeats"/>.</summary>
     public static SingleStreamResult Single(string genaiDirectory, int promptTokens, int decodeTokens, int repeats)
     {
