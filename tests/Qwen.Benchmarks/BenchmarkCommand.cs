@@ -75,7 +75,8 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
 
         AnsiConsole.MarkupLine("[bold]Memory read bandwidth[/] (multi-threaded streaming read of 1 GiB)…");
         report.ReadBandwidthGBps = BandwidthProbe.MeasureReadBytesPerSecond() / 1e9;
-        AnsiConsole.MarkupLineInterpolated($"  {report.ReadBandwidthGBps:F1} GB/s");
+        report.ReadBandwidthProbesGBps.Add(report.ReadBandwidthGBps);
+        AnsiConsole.MarkupLineInterpolated($"  {report.ReadBandwidthGBps:F1} GB/s (probed again at the end; the roofline uses the higher)");
 
         var provider = settings.ExecutionProvider.ToLowerInvariant() switch
         {
@@ -120,6 +121,16 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
             Print($"genai {report.GenAiVersion}", report.GenAi);
         }
 
+        // This VM's bandwidth swings ±40% from minute to minute: the higher probe is the closer estimate of what the
+        // machine can do, so the roofline (and the engine's fraction of it) is never flattered by one slow probe.
+        var again = BandwidthProbe.MeasureReadBytesPerSecond() / 1e9;
+        report.ReadBandwidthProbesGBps.Add(again);
+        AnsiConsole.MarkupLineInterpolated($"Memory read bandwidth again: {again:F1} GB/s");
+        if (again > report.ReadBandwidthGBps)
+        {
+            report.ReadBandwidthGBps = again;
+            report.RooflineTokensPerSecond = again * 1e9 / report.WeightBytesPerToken;
+        }
         report.FinishedUtc = DateTime.UtcNow;
         Directory.CreateDirectory(settings.Output);
         report.Write(settings.Output);

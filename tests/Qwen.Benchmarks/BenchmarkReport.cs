@@ -11,7 +11,10 @@ public sealed class BenchmarkReport
     public string Machine { get; set; } = "";
     public DateTime StartedUtc { get; set; }
     public DateTime FinishedUtc { get; set; }
+    /// <summary>The higher of the probes: the roofline's bandwidth.</summary>
     public double ReadBandwidthGBps { get; set; }
+    /// <summary>Every bandwidth probe of the run (at the start and at the end).</summary>
+    public List<double> ReadBandwidthProbesGBps { get; set; } = [];
     public double WeightBytesPerToken { get; set; }
     public double RooflineTokensPerSecond { get; set; }
     public SingleStreamResult? Engine { get; set; }
@@ -46,7 +49,7 @@ public sealed class BenchmarkReport
         var md = new StringBuilder();
         md.Append("# Engine benchmarks\n\n");
         md.Append(c, $"Package `{Path.GetFileName(Package)}`; machine: {Machine}; run {StartedUtc:u} – {FinishedUtc:u}; load average at start {LoadAverageAtStart:F2}.\n\n");
-        md.Append(c, $"Measured read bandwidth: **{ReadBandwidthGBps:F1} GB/s**. Weights read per decoded token: **{WeightBytesPerToken / 1e6:F0} MB**, ");
+        md.Append(c, $"Measured read bandwidth: **{ReadBandwidthGBps:F1} GB/s** (the higher of the probes {string.Join(" and ", ReadBandwidthProbesGBps.Select(p => p.ToString("F1", c)))} GB/s at the start and end). Weights read per decoded token: **{WeightBytesPerToken / 1e6:F0} MB**, ");
         md.Append(c, $"so the batch-1 decode roofline is **{RooflineTokensPerSecond:F1} tokens/s**.\n\n");
         md.Append("| | prefill tokens/s | decode tokens/s (batch 1) | time to first token (ms) |\n|---|---:|---:|---:|\n");
         if (Engine is { } e)
