@@ -43,6 +43,8 @@ public sealed class OnnxBatchRunner : IBatchRunner
     private readonly Dictionary<int, OrtIoBinding> _bindings = []; // key: rows (decode) or −1 − slot (prefill)
     private readonly float[] _logits; // [maxBatch, vocab], pinned host memory
     private readonly RotaryEmbedding _fillerRotary;
+    private readonly ModelRuntimeOptions _runtime;
+    private KvCopyGraph? _copyGraph; // device row copies (and tests on CPU)
     private bool _disposed;
 
     /// <summary>Loads the package's graph and allocates the KV buffer for <paramref name="maxBatchSize"/> rows of <paramref name="maxSequenceLength"/> positions on the provider's device.</summary>
@@ -54,6 +56,7 @@ public sealed class OnnxBatchRunner : IBatchRunner
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSequenceLength, 2);
         _manifest = package.Manifest;
+        _runtime = runtime;
         var arch = _manifest.Architecture;
         MaxBatchSize = maxBatchSize;
         MaxSequenceLength = maxSequenceLength;
@@ -100,7 +103,7 @@ public sealed class OnnxBatchRunner : IBatchRunner
                 }
             }
             KvBytes = bytes * _buffers.Length;
-            CanCopyRows = maxBatchSize > 1 && (Device == ExecutionProvider.Cpu || ProbeDeviceCopy());
+            CanCopyRows = maxBatchSize > 1 && (Device == ExecutionProvider.Cpu || TryLoadCopyGraph());
         }
         catch
         {
@@ -132,9 +135,8 @@ public sealed class OnnxBatchRunner : IBatchRunner
 
     /// <inheritdoc />
     /// <remarks>
-    /// Always on CPU (plain memory copies). On a device, true when ONNX Runtime's device-agnostic
-    /// <c>OrtEnv.CopyTensors</c> copied a probe between two rows at start-up; that needs the provider's data transfer
-    /// registered with the environment (a plugin EP library). Otherwise false, and the scheduler prefills each choice.
+    /// On CPU: plain memory copies. On a device: a <see cref="KvCopyGraph"/> session on the same provider, loaded at
+    /// start-up; if the provider cannot load it, false, and the scheduler prefills each choice instead.
     /// </remarks>
     public bool CanCopyRows { get; }
 
@@ -162,7 +164,7 @@ public sealed class OnnxBatchRunner : IBatchRunner
         }
         else
         {
-            CopyRowWithOrt(fromSlot, toSlot, positions);
+            CopyRowWithGraph(fromSlot, toSlot, positions);
         }
     }
 
@@ -185,20 +187,25 @@ public sealed class OnnxBatchRunner : IBatchRunner
     }
 
     /// <summary>
-    /// Device memory: the same blocks as <see cref="CopyRowOnHost"/>, as OrtValue views on the provider's memory, copied in one
-    /// <c>OrtEnv.CopyTensors</c> call (device to device, no host round trip). Works only where the provider's data transfer is
-    /// registered with the environment (see <see cref="CanCopyRows"/>).
+    /// Device memory: the same blocks as <see cref="CopyRowOnHost"/>, as OrtValue views on the provider's memory, copied by
+    /// one run of <see cref="KvCopyGraph"/> on the provider (device to device, no host round trip). Internal so tests run
+    /// it on CPU memory too.
     /// </summary>
-    internal void CopyRowWithOrt(int fromSlot, int toSlot, int positions)
+    /// <remarks>
+    /// Not <c>OrtEnv.CopyTensors</c>: it copies only between devices whose data transfer is registered with the environment
+    /// (plugin EP libraries), and refuses the memory of a classically appended provider, even CPU memory.
+    /// </remarks>
+    internal void CopyRowWithGraph(int fromSlot, int toSlot, int positions)
     {
         var (headStride, chunk) = HeadBlock(positions);
         var arch = _manifest.Architecture;
         var count = _buffers.Length * arch.NumHeads;
+        _copyGraph ??= new KvCopyGraph(_runtime, _kvType, count);
         var sources = new List<OrtValue>(count);
         var targets = new List<OrtValue>(count);
         try
         {
-            long[] shape = [1, positions, arch.HeadDim];
+            long[] shape = [positions * arch.HeadDim];
             for (var i = 0; i < _buffers.Length; i++)
             {
                 for (var h = 0; h < arch.NumHeads; h++)
@@ -209,7 +216,7 @@ public sealed class OnnxBatchRunner : IBatchRunner
                     targets.Add(OrtGuard.Invoke("create a KV copy view", () => OrtValue.CreateTensorValueWithData(_kvMemory, _kvType, shape, to, chunk)));
                 }
             }
-            OrtGuard.Invoke($"copy a KV row on {Device}", () => OrtEnv.Instance().CopyTensors(sources, targets, null));
+            _copyGraph.Run(sources, targets);
         }
         finally
         {
@@ -252,13 +259,12 @@ public sealed class OnnxBatchRunner : IBatchRunner
         return ((long)MaxSequenceLength * arch.HeadDim * elementBytes, positions * arch.HeadDim * elementBytes);
     }
 
-    /// <summary>Copies one position from row 0 to row 1 with <c>OrtEnv.CopyTensors</c>; false when the environment cannot copy this memory.</summary>
-    /// <remarks>Safe at start-up: both rows hold nothing yet. Internal so tests see the refusal path on CPU memory.</remarks>
-    internal bool ProbeDeviceCopy()
+    /// <summary>Loads the copy graph on the device; false when the provider cannot (rows are then prefilled per choice).</summary>
+    private bool TryLoadCopyGraph()
     {
         try
         {
-            CopyRowWithOrt(0, 1, 1);
+            _copyGraph = new KvCopyGraph(_runtime, _kvType, _buffers.Length * _manifest.Architecture.NumHeads);
             return true;
         }
         catch (QwenEngineException)
@@ -413,6 +419,7 @@ public sealed class OnnxBatchRunner : IBatchRunner
         {
             binding.Dispose();
         }
+        _copyGraph?.Dispose();
         foreach (var views in _prefixViews.Concat(_rowViews))
         {
             foreach (var view in views ?? [])

@@ -72,17 +72,23 @@ public sealed class OnnxBatchRunnerTests
     }
 
     [Fact]
-    public async Task ProbeDeviceCopy_NoDataTransferRegisteredWithTheEnvironment_ReportsFalse()
+    public async Task CopyRowWithGraph_HostMemory_EqualsTheDirectCopyAndLeavesTheRestAlone()
     {
-        // OrtEnv.CopyTensors uses only data transfers registered with the environment (plugin EP libraries); the CPU
-        // provider registers none, and neither does a provider appended to session options the classic way. The probe
-        // must turn that refusal into "cannot copy rows" (prefill per choice) rather than an error at start-up.
-        using var runner = await CreateRunner(rows: 2);
+        // The device path (an Identity graph on the provider, bound to views on the KV buffers) cannot run here without a
+        // GPU; on host memory it must produce exactly what the plain copy does, which checks the views' offsets and shapes.
+        using var runner = await CreateRunner(rows: 4);
+        var random = new Random(8);
+        int[] prompt = [.. Enumerable.Range(0, 17).Select(_ => random.Next(0, 320))];
+        int[] other = [.. Enumerable.Range(0, 40).Select(_ => random.Next(0, 320))];
+        Prefill(runner, 0, prompt);
+        Prefill(runner, 2, other);
+        Prefill(runner, 3, other);
 
-        var refused = Assert.Throws<QwenEngineException>(() => runner.CopyRowWithOrt(0, 1, 4));
+        runner.CopyRowWithGraph(0, 2, prompt.Length);
+        runner.CopyRow(0, 3, prompt.Length);
 
-        Assert.Contains("Data transfer implementation", refused.Message, StringComparison.Ordinal);
-        Assert.False(runner.ProbeDeviceCopy());
-        Assert.True(runner.CanCopyRows); // on CPU the plain host copy is used
+        Assert.Equal(runner.ReadRow(0, prompt.Length), runner.ReadRow(2, prompt.Length));
+        Assert.Equal(runner.ReadRow(3, 64), runner.ReadRow(2, 64));
+        Assert.NotEqual(runner.ReadRow(0, 64), runner.ReadRow(2, 64));
     }
 }
