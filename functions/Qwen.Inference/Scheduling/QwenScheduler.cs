@@ -176,7 +176,6 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
         }
         if (choices.Count > _runner.MaxBatchSize)
         {
-            Metrics.RequestRejected();
             throw new ChoiceCountExceededException(choices.Count, _runner.MaxBatchSize);
         }
         var states = choices.Select(CreateState).ToArray();
