@@ -91,29 +91,39 @@ public sealed class QwenChatClientEngineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task FunctionInvokingChatClient_RequiredTool_InvokesTheFunctionAndAnswers()
+    public async Task GetResponseAsync_ToolRoundTrip_CallInvokedAndResultAnswered()
     {
+        // What FunctionInvokingChatClient does, step by step (its 10.0.0 build does not run against Abstractions 10.2.0:
+        // MissingMethodException on ChatOptions.ContinuationToken): call → invoke the AIFunction → result → answer.
         var invoked = new List<string>();
-        var setColor = AIFunctionFactory.Create(
-            (JsonElement color) =>
-            {
-                invoked.Add(color.GetString()!);
-                return "done";
-            },
-            new AIFunctionFactoryOptions { Name = "set_color", Description = "Sets the color." });
-        // The function's own schema has a free string; the declaration the model sees is the enum one.
-        var tool = new SchemaOverride(setColor, ColorSchema);
-        using var client = new ChatClientBuilder(new QwenChatClient(_engine)).UseFunctionInvocation().Build();
+        var setColor = new SchemaOverride(
+            AIFunctionFactory.Create(
+                (JsonElement color) =>
+                {
+                    invoked.Add(color.GetString()!);
+                    return "done";
+                },
+                new AIFunctionFactoryOptions { Name = "set_color", Description = "Sets the color." }),
+            ColorSchema);
+        var client = new QwenChatClient(_engine);
+        List<ChatMessage> messages = [new(ChatRole.User, "Paint it.")];
+        var options = Options(ChatToolMode.RequireSpecific("set_color"), setColor);
 
-        var options = Options(ChatToolMode.RequireSpecific("set_color"), tool);
-        options.MaxOutputTokens = 300;
-        var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "Paint it.")], options);
+        var first = await client.GetResponseAsync(messages, options);
+        var call = Assert.Single(first.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
+        var result = await setColor.InvokeAsync(new AIFunctionArguments(call.Arguments));
+        messages.AddRange(first.Messages);
+        messages.Add(new ChatMessage(ChatRole.Tool, [new FunctionResultContent(call.CallId, result)]));
+        options.ToolMode = ChatToolMode.Auto;
+        options.MaxOutputTokens = 16;
+        var second = await client.GetResponseAsync(messages, options);
 
         Assert.Contains(Assert.Single(invoked), Colors);
-        var contents = response.Messages.SelectMany(m => m.Contents).ToList();
-        AssertColorCall(Assert.Single(contents.OfType<FunctionCallContent>()));
-        Assert.Equal("done", Assert.Single(contents.OfType<FunctionResultContent>()).Result?.ToString());
-        Assert.Equal(ChatRole.Assistant, response.Messages[^1].Role);
+        Assert.Equal("done", result?.ToString());
+        Assert.Equal(ChatRole.Assistant, second.Messages.Single().Role);
+        // The follow-up prompt holds the first one, the call and its Observation.
+        Assert.True(second.Usage!.InputTokenCount > first.Usage!.InputTokenCount + first.Usage.OutputTokenCount,
+            $"follow-up prompt {second.Usage.InputTokenCount} tokens, first {first.Usage.InputTokenCount} + {first.Usage.OutputTokenCount}");
     }
 
     [Fact]
