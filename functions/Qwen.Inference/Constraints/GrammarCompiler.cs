@@ -20,7 +20,7 @@ internal static class GrammarCompiler
         TextGrammar text => text.MaxChars >= 0
             ? new TextNode(text.MaxChars, text.ForbiddenChars ?? "")
             : throw new ArgumentException($"A text grammar's maximum length is {text.MaxChars}; it must be ≥ 0.", nameof(grammar)),
-        JsonGrammar json => json.ObjectOnly ? JsonValueNode.Any.Object : JsonValueNode.Any,
+        JsonGrammar json => json.ObjectOnly ? JsonValueNode.Any.Object : (MatchNode)JsonValueNode.Any,
         JsonSchemaGrammar schema => SchemaCompiler.Compile(schema.Schema),
         null => throw new ArgumentNullException(nameof(grammar)),
         _ => throw new ArgumentException($"Grammar type {grammar.GetType().Name} is not supported.", nameof(grammar)),

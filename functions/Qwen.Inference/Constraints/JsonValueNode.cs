@@ -22,9 +22,6 @@ internal sealed class JsonValueNode : MatchNode
         ];
     }
 
-    /// <summary>Any JSON value.</summary>
-    public static JsonValueNode Any { get; } = new();
-
     /// <summary>Any JSON object (members are any values).</summary>
     public JsonObjectNode Object { get; }
 
@@ -33,6 +30,9 @@ internal sealed class JsonValueNode : MatchNode
     public static LiteralNode False { get; } = new(Encoding.UTF8.GetBytes("false"));
 
     public static LiteralNode Null { get; } = new(Encoding.UTF8.GetBytes("null"));
+
+    /// <summary>Any JSON value (declared after the literals: static initializers run in order and the constructor uses them).</summary>
+    public static JsonValueNode Any { get; } = new();
 
     public override void Enter(Frame? parent, List<Frame> output)
     {

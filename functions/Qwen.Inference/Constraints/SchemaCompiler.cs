@@ -70,7 +70,7 @@ internal sealed class SchemaCompiler
         if (schema.TryGetProperty("anyOf", out var anyOf))
         {
             Alone("anyOf", constraining, path);
-            var alternatives = Array(anyOf, "anyOf", path);
+            var alternatives = ArrayValue(anyOf, "anyOf", path);
             return Choice([.. alternatives.Select((a, i) => Compile(a, $"{path}/anyOf/{i}", unconsumed))]);
         }
         if (schema.TryGetProperty("const", out var constant))
@@ -79,7 +79,7 @@ internal sealed class SchemaCompiler
         }
         if (schema.TryGetProperty("enum", out var values))
         {
-            return Choice([.. Array(values, "enum", path).Select(v => (MatchNode)new LiteralNode(CanonicalJson(v)))]);
+            return Choice([.. ArrayValue(values, "enum", path).Select(v => (MatchNode)new LiteralNode(CanonicalJson(v)))]);
         }
 
         var types = Types(schema, path);
@@ -89,9 +89,9 @@ internal sealed class SchemaCompiler
         }
         return Choice([.. types.Select(type => type switch
         {
-            "object" => Object(schema, path),
-            "array" => ArrayOf(schema, path),
-            "string" => String(schema, path),
+            "object" => ObjectNode(schema, path),
+            "array" => ArrayNode(schema, path),
+            "string" => StringNode(schema, path),
             "number" => JsonNumberNode.Number,
             "integer" => JsonNumberNode.Integer,
             "boolean" => Choice([JsonValueNode.True, JsonValueNode.False]),
@@ -126,7 +126,7 @@ internal sealed class SchemaCompiler
         return Has(schema, "minLength", "maxLength") ? ["string"] : [];
     }
 
-    private MatchNode Object(JsonElement schema, string path)
+    private MatchNode ObjectNode(JsonElement schema, string path)
     {
         var closed = false;
         if (schema.TryGetProperty("additionalProperties", out var additional))
@@ -142,7 +142,7 @@ internal sealed class SchemaCompiler
         var required = new HashSet<string>(StringComparer.Ordinal);
         if (schema.TryGetProperty("required", out var requiredList))
         {
-            foreach (var name in Array(requiredList, "required", path, allowEmpty: true))
+            foreach (var name in ArrayValue(requiredList, "required", path, allowEmpty: true))
             {
                 required.Add(name.ValueKind == JsonValueKind.String
                     ? name.GetString()!
@@ -175,7 +175,7 @@ internal sealed class SchemaCompiler
         return new SchemaObjectNode([.. compiled]);
     }
 
-    private MatchNode ArrayOf(JsonElement schema, string path)
+    private MatchNode ArrayNode(JsonElement schema, string path)
     {
         var item = (MatchNode)JsonValueNode.Any;
         if (schema.TryGetProperty("items", out var items))
@@ -193,7 +193,7 @@ internal sealed class SchemaCompiler
         return new JsonArrayNode(item, min, max);
     }
 
-    private static JsonStringNode String(JsonElement schema, string path)
+    private static JsonStringNode StringNode(JsonElement schema, string path)
     {
         var min = Count(schema, "minLength", path) ?? 0;
         var max = Count(schema, "maxLength", path) ?? int.MaxValue;
@@ -267,7 +267,7 @@ internal sealed class SchemaCompiler
         }
     }
 
-    private static List<JsonElement> Array(JsonElement value, string keyword, string path, bool allowEmpty = false)
+    private static List<JsonElement> ArrayValue(JsonElement value, string keyword, string path, bool allowEmpty = false)
     {
         if (value.ValueKind != JsonValueKind.Array || (!allowEmpty && value.GetArrayLength() == 0))
         {

@@ -6,7 +6,7 @@ namespace Qwen.Inference.Constraints;
 internal sealed class TextNode : MatchNode
 {
     private readonly HashSet<int> _forbiddenRunes;
-    private readonly ConditionalWeakTable<Frame, StrongBox<bool>> _exactAfter = [];
+    private readonly ConditionalWeakTable<Frame, StrongBox<bool>> _exactAfter = new();
 
     public TextNode(int maxChars, string forbidden)
     {

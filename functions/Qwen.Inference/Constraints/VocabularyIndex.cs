@@ -11,7 +11,7 @@ namespace Qwen.Inference.Constraints;
 /// <remarks>Thread-safe; special tokens (151643 and up) are not in it: they never match a grammar.</remarks>
 internal sealed class VocabularyIndex
 {
-    private static readonly ConditionalWeakTable<QwenTokenizer, VocabularyIndex> Cache = [];
+    private static readonly ConditionalWeakTable<QwenTokenizer, VocabularyIndex> Cache = new();
 
     private readonly Lazy<PlainTokenSet> _jsonString;
     private readonly ConcurrentDictionary<string, Lazy<PlainTokenSet>> _text = new(StringComparer.Ordinal);

@@ -72,7 +72,7 @@ public sealed class ByteMatcherTests
     public void Text_InvalidUtf8_IsRejected(byte[] bytes)
     {
         Assert.Equal("reject", Match(Grammar.Text(10), bytes));
-        Assert.Equal("reject", Match(Grammar.JsonValue(), [(byte)'"', .. bytes]));
+        Assert.Equal("reject", Match(Grammar.JsonValue(), new byte[] { (byte)'"' }.Concat(bytes).ToArray()));
     }
 
     [Fact]

@@ -111,7 +111,7 @@ public sealed class ConstraintCursorTests(ITestOutputHelper output)
 
         var closed = At(Grammar.JsonObject(), "{\"a\": 1}");
         Assert.True(closed.IsEnded);
-        Assert.Equal([QwenTokenizer.EndOfTextId, QwenTokenizer.ImEndId], Mask(closed).Order());
+        Assert.Equal(new[] { QwenTokenizer.EndOfTextId, QwenTokenizer.ImEndId }, Mask(closed).Order());
 
         var inside = At(Grammar.JsonObject(), "{\"a\": 1");
         Assert.DoesNotContain(Mask(inside), id => id >= QwenTokenizer.SpecialStartId);
