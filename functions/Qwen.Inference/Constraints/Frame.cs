@@ -6,8 +6,12 @@ namespace Qwen.Inference.Constraints;
 /// without undo.
 /// </summary>
 /// <remarks>Records give structural equality, which the matcher uses to merge identical stacks of ambiguous grammars.</remarks>
-internal abstract record Frame(Frame? Parent)
+internal abstract record Frame
 {
+    /// <summary>The frame that continues when this node is done; null at the root.</summary>
+    /// <remarks>An init property, not a constructor parameter: a constructor taking one Frame would become the record's copy constructor.</remarks>
+    public Frame? Parent { get; init; }
+
     /// <summary>True when the node may end here (the parent then continues).</summary>
     public abstract bool CanFinish { get; }
 

@@ -9,7 +9,7 @@ internal sealed class JsonArrayNode(MatchNode item, int minItems, int maxItems) 
 
     public int MaxItems { get; } = maxItems;
 
-    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new ArrayFrame(this, Phase.Open, 0, 0, parent));
+    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new ArrayFrame(this, Phase.Open, 0, 0) { Parent = parent });
 
     private enum Phase : byte
     {
@@ -20,8 +20,8 @@ internal sealed class JsonArrayNode(MatchNode item, int minItems, int maxItems) 
         Done,
     }
 
-    /// <param name="Gap">Whitespace state of the current gap (<see cref="JsonWhitespace"/>).</param>
-    private sealed record ArrayFrame(JsonArrayNode Node, Phase Phase, int Count, int Gap, Frame? Parent) : Frame(Parent)
+    /// <summary>Where the array stands; <c>Gap</c> is the whitespace state of the current gap (<see cref="JsonWhitespace"/>).</summary>
+    private sealed record ArrayFrame(JsonArrayNode Node, Phase Phase, int Count, int Gap) : Frame
     {
         public override bool CanFinish => Phase == Phase.Done;
 

@@ -9,7 +9,7 @@ internal sealed class JsonNumberNode(bool integerOnly) : MatchNode
 
     public bool IntegerOnly { get; } = integerOnly;
 
-    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new NumberFrame(this, Phase.Start, parent));
+    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new NumberFrame(this, Phase.Start) { Parent = parent });
 
     private enum Phase : byte
     {
@@ -24,7 +24,7 @@ internal sealed class JsonNumberNode(bool integerOnly) : MatchNode
         ExponentDigits,
     }
 
-    private sealed record NumberFrame(JsonNumberNode Node, Phase Phase, Frame? Parent) : Frame(Parent)
+    private sealed record NumberFrame(JsonNumberNode Node, Phase Phase) : Frame
     {
         public override bool CanFinish => Phase is Phase.Zero or Phase.Integer or Phase.Fraction or Phase.ExponentDigits;
 

@@ -5,7 +5,7 @@ internal sealed class JsonObjectNode(MatchNode value) : MatchNode
 {
     public MatchNode Value { get; } = value;
 
-    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new ObjectFrame(this, Phase.Open, 0, parent));
+    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new ObjectFrame(this, Phase.Open, 0) { Parent = parent });
 
     private enum Phase : byte
     {
@@ -18,7 +18,7 @@ internal sealed class JsonObjectNode(MatchNode value) : MatchNode
         Done,
     }
 
-    private sealed record ObjectFrame(JsonObjectNode Node, Phase Phase, int Gap, Frame? Parent) : Frame(Parent)
+    private sealed record ObjectFrame(JsonObjectNode Node, Phase Phase, int Gap) : Frame
     {
         public override bool CanFinish => Phase == Phase.Done;
 

@@ -15,7 +15,7 @@ internal sealed class JsonStringNode(int minChars, int maxChars) : MatchNode
 
     public int MaxChars { get; } = maxChars;
 
-    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new StringFrame(this, Phase.Open, 0, default, 0, parent));
+    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new StringFrame(this, Phase.Open, 0, default, 0) { Parent = parent });
 
     private enum Phase : byte
     {
@@ -26,8 +26,8 @@ internal sealed class JsonStringNode(int minChars, int maxChars) : MatchNode
         Done,
     }
 
-    /// <param name="Hex">In <see cref="Phase.Hex"/>: hex digits read so far, plus 8 when the first was <c>d</c> (the next must be 0–7).</param>
-    private sealed record StringFrame(JsonStringNode Node, Phase Phase, int Count, Utf8Decoder Utf8, int Hex, Frame? Parent) : Frame(Parent)
+    /// <summary>Where the string stands; in <see cref="Phase.Hex"/>, <c>Hex</c> is the hex digits read so far plus 8 when the first was <c>d</c> (the next must be 0–7).</summary>
+    private sealed record StringFrame(JsonStringNode Node, Phase Phase, int Count, Utf8Decoder Utf8, int Hex) : Frame
     {
         public override bool CanFinish => Phase == Phase.Done;
 

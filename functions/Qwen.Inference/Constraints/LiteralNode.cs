@@ -5,9 +5,9 @@ internal sealed class LiteralNode(byte[] bytes) : MatchNode
 {
     public byte[] Bytes { get; } = bytes;
 
-    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new LiteralFrame(this, 0, parent));
+    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new LiteralFrame(this, 0) { Parent = parent });
 
-    private sealed record LiteralFrame(LiteralNode Node, int Position, Frame? Parent) : Frame(Parent)
+    private sealed record LiteralFrame(LiteralNode Node, int Position) : Frame
     {
         public override bool CanFinish => Position == Node.Bytes.Length;
 

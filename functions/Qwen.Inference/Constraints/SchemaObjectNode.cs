@@ -21,7 +21,7 @@ internal sealed class SchemaObjectNode : MatchNode
 
     public SchemaProperty[] Properties { get; }
 
-    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new ObjectFrame(this, Phase.Open, 0, 0, parent));
+    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new ObjectFrame(this, Phase.Open, 0, 0) { Parent = parent });
 
     /// <summary>True when no required property remains from <paramref name="next"/> on, so the object may close.</summary>
     private bool MayClose(int next) => _firstRequiredFrom[next] == Properties.Length;
@@ -47,8 +47,8 @@ internal sealed class SchemaObjectNode : MatchNode
         Done,
     }
 
-    /// <param name="Member">The property being written, or after it (in <see cref="Phase.AfterValue"/>) the last one written; in AfterOpen/AfterComma the next candidate index.</param>
-    private sealed record ObjectFrame(SchemaObjectNode Node, Phase Phase, int Member, int Gap, Frame? Parent) : Frame(Parent)
+    /// <summary>Where the object stands; <c>Member</c> is the property being written (the last one written in AfterValue, the next candidate in AfterComma).</summary>
+    private sealed record ObjectFrame(SchemaObjectNode Node, Phase Phase, int Member, int Gap) : Frame
     {
         public override bool CanFinish => Phase == Phase.Done;
 

@@ -11,15 +11,15 @@ internal sealed class SequenceNode(MatchNode[] parts) : MatchNode
     {
         if (Parts.Length == 0)
         {
-            output.Add(new EmptyFrame(parent));
+            output.Add(new EmptyFrame { Parent = parent });
             return;
         }
         // The last part continues straight into the sequence's parent: no frame of its own to pop.
-        Parts[index].Enter(index + 1 < Parts.Length ? new NextPartFrame(this, index + 1, parent) : parent, output);
+        Parts[index].Enter(index + 1 < Parts.Length ? new NextPartFrame(this, index + 1) { Parent = parent } : parent, output);
     }
 
     /// <summary>Waits for part <see cref="Next"/> − 1 to finish, then enters part <see cref="Next"/>.</summary>
-    private sealed record NextPartFrame(SequenceNode Node, int Next, Frame? Parent) : Frame(Parent)
+    private sealed record NextPartFrame(SequenceNode Node, int Next) : Frame
     {
         public override bool CanFinish => false;
 
@@ -31,7 +31,7 @@ internal sealed class SequenceNode(MatchNode[] parts) : MatchNode
     }
 
     /// <summary>The empty sequence: done at once.</summary>
-    private sealed record EmptyFrame(Frame? Parent) : Frame(Parent)
+    private sealed record EmptyFrame : Frame
     {
         public override bool CanFinish => true;
 

@@ -21,7 +21,7 @@ internal sealed class TextNode : MatchNode
 
     public bool IsForbidden(int rune) => _forbiddenRunes.Contains(rune);
 
-    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new TextFrame(this, 0, default, parent));
+    public override void Enter(Frame? parent, List<Frame> output) => output.Add(new TextFrame(this, 0, default) { Parent = parent });
 
     /// <summary>
     /// True when whatever may follow the text (the frames <paramref name="parent"/> resumes) can only start with a
@@ -50,7 +50,7 @@ internal sealed class TextNode : MatchNode
         }).Value;
     }
 
-    private sealed record TextFrame(TextNode Node, int Count, Utf8Decoder Utf8, Frame? Parent) : Frame(Parent)
+    private sealed record TextFrame(TextNode Node, int Count, Utf8Decoder Utf8) : Frame
     {
         public override bool CanFinish => Utf8.AtBoundary;
 

@@ -22,7 +22,7 @@ internal sealed class SchedulerRequest
     private readonly StopStringMatcher _stops;
     private int _completion;
 
-    /// <param name="constraint">The grammar position to continue from (a clone when forking a choice); null starts <paramref name="request"/>'s constraint, if any.</param>
+    /// <summary>Creates the state of one request; <c>constraint</c> is the grammar position to continue from (a clone when forking a choice), null to start the request's own constraint, if any.</summary>
     public SchedulerRequest(ScheduledSequence sequence, GenerationRequest request, RotaryEmbedding rotary, Sampler sampler, QwenStreamDecoder decoder, IEnumerable<int> stopIds, ConstraintCursor? constraint = null)
     {
         Sequence = sequence;

@@ -5,6 +5,7 @@ using Qwen.Inference.Generation;
 using Qwen.Inference.Runtime;
 using Qwen.Inference.Sampling;
 using Qwen.Inference.Scheduling;
+using Qwen.Inference.Tokenization;
 using Qwen.Inference.Tests.Constraints;
 using Qwen.Inference.Tests.Tokenization;
 using Qwen.ModelPrep.Conversion;
