@@ -116,9 +116,32 @@ public sealed class EngineBenchmarks(string package, int? threads, ExecutionProv
         return (await Task.WhenAll(tasks)).Sum();
     }
 
+    /// <summary>Profiles one request (<paramref name="promptTokens"/> + <paramref name="decodeTokens"/>) and <paramref name="requests"/> concurrent ones; returns the per-operator summary.</summary>
+    public static async Task<string> ProfileAsync(string package, int? threads, ExecutionProvider provider, string outputDirectory,
+        int promptTokens, int decodeTokens, int requests, int concurrentPromptTokens, CancellationToken cancellationToken)
+    {
+        var summary = new System.Text.StringBuilder();
+        foreach (var (name, batch, prompt) in new[] { ("single", 1, promptTokens), ($"concurrent-{requests}", requests, concurrentPromptTokens) })
+        {
+            var prefix = Path.Combine(Path.GetFullPath(outputDirectory), $"ort-profile-{name}");
+            var started = DateTime.UtcNow;
+            var bench = new EngineBenchmarks(package, threads, provider) { _profilePrefix = prefix };
+            await using (var engine = bench.Create(batch, prompt + decodeTokens + 1, prefixReuse: false))
+            {
+                await RunAll(engine, batch, prompt, decodeTokens, seed: 500, cancellationToken);
+            }
+            var trace = new DirectoryInfo(Path.GetDirectoryName(prefix)!).GetFiles(Path.GetFileName(prefix) + "*.json")
+                .Where(f => f.LastWriteTimeUtc >= started).OrderByDescending(f => f.LastWriteTimeUtc).First();
+            summary.Append(ProfileSummary.Summarize(trace.FullName, $"{name}: {batch} request(s), {prompt}-token prompts, {decodeTokens} new tokens ({trace.Name})"));
+        }
+        return summary.ToString();
+    }
+
+    private string? _profilePrefix;
+
     private QwenScheduler Create(int batch, int sequence, bool prefixReuse) => QwenScheduler.Load(package, new QwenSchedulerOptions
     {
-        Runtime = new ModelRuntimeOptions { IntraOpThreads = threads, Verification = PackageVerification.SizesOnly, ExecutionProvider = provider },
+        Runtime = new ModelRuntimeOptions { IntraOpThreads = threads, Verification = PackageVerification.SizesOnly, ExecutionProvider = provider, ProfilePathPrefix = _profilePrefix },
         Scheduling = new SchedulerOptions { MaxBatchSize = batch, MaxSequenceLength = sequence, MaxQueueLength = batch, EnablePrefixReuse = prefixReuse },
     });
 
