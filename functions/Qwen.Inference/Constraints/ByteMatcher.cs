@@ -130,14 +130,20 @@ internal static class ByteMatcher
         {
             return [frames[0]];
         }
-        var result = new List<Frame>(frames.Count);
-        foreach (var frame in frames)
+        if (frames.Count <= 8)
         {
-            if (!result.Contains(frame))
+            var result = new List<Frame>(frames.Count);
+            foreach (var frame in frames)
             {
-                result.Add(frame);
+                if (!result.Contains(frame))
+                {
+                    result.Add(frame);
+                }
             }
+            return [.. result];
         }
-        return [.. result];
+        // Many stacks (a wide anyOf): hash instead of comparing every pair; order kept for determinism.
+        var seen = new HashSet<Frame>(frames.Count);
+        return [.. frames.Where(seen.Add)];
     }
 }

@@ -15,6 +15,7 @@ internal static class GrammarCompiler
         {
             0 => throw new ArgumentException("A OneOf grammar needs at least one alternative.", nameof(grammar)),
             1 => Compile(oneOf.Alternatives[0]),
+            _ when oneOf.Alternatives.All(a => a is LiteralGrammar) => new LiteralSetNode(oneOf.Alternatives.Select(a => Encoding.UTF8.GetBytes(((LiteralGrammar)a).Value))),
             _ => new ChoiceNode([.. oneOf.Alternatives.Select(Compile)]),
         },
         TextGrammar text => text.MaxChars >= 0

@@ -79,7 +79,7 @@ internal sealed class SchemaCompiler
         }
         if (schema.TryGetProperty("enum", out var values))
         {
-            return Choice([.. ArrayValue(values, "enum", path).Select(v => (MatchNode)new LiteralNode(CanonicalJson(v)))]);
+            return new LiteralSetNode(ArrayValue(values, "enum", path).Select(CanonicalJson));
         }
 
         var types = Types(schema, path);

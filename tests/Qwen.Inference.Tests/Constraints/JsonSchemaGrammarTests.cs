@@ -119,6 +119,19 @@ public sealed class JsonSchemaGrammarTests
         Assert.Equal(expected, Match(tree, json));
     }
 
+    [Theory]
+    [InlineData("\"a\"", "complete")]
+    [InlineData("\"ab\"", "complete")]
+    [InlineData("\"abc", "prefix")]
+    [InlineData("\"abd\"", "reject")]
+    [InlineData("\"value 499\"", "complete")]
+    [InlineData("\"value 500\"", "reject")]
+    public void Enum_ManyValuesWithSharedPrefixes_OneTrie(string json, string expected)
+    {
+        var values = string.Join(",", Enumerable.Range(0, 500).Select(i => $"\"value {i}\"").Concat(["\"a\"", "\"ab\"", "\"abc\""]));
+        Assert.Equal(expected, Match($"{{\"enum\":[{values}]}}", json));
+    }
+
     [Fact]
     public void Create_KeepsADetachedCopy()
     {
