@@ -45,6 +45,10 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
         [CommandOption("--skip-genai")]
         public bool SkipGenAi { get; init; }
 
+        [CommandOption("--mask-cost")]
+        [Description("Only measure constrained decoding: the per-token mask cost (json_object and a schema) next to the decode step; writes mask-cost.md/json.")]
+        public bool MaskCost { get; init; }
+
         [CommandOption("--genai-peer <DLL>")]
         [Description("The GenAI peer (Qwen.Benchmarks.GenAi.dll); default: the one built beside this benchmark.")]
         public string? GenAiPeer { get; init; }
@@ -62,6 +66,10 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
         {
             AnsiConsole.MarkupLineInterpolated($"[red]{package} is not a model package.[/] Make one: model-prep make-checkpoint --preset 1.8b, then convert --dtype int4 --genai.");
             return 2;
+        }
+        if (settings.MaskCost)
+        {
+            return await MaskCostAsync(package, settings, cancellationToken);
         }
         var concurrency = settings.Concurrency.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
         var report = new BenchmarkReport
@@ -136,6 +144,29 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
         report.Write(settings.Output);
         AnsiConsole.MarkupLineInterpolated($"Wrote {Path.GetFullPath(settings.Output)}/results.json, results.md, throughput.png");
         AnsiConsole.Write(new Text(report.ToMarkdown()));
+        return 0;
+    }
+
+    private static async Task<int> MaskCostAsync(string package, Settings settings, CancellationToken cancellationToken)
+    {
+        var provider = settings.ExecutionProvider.Equals("cuda", StringComparison.OrdinalIgnoreCase) ? Qwen.Inference.Runtime.ExecutionProvider.Cuda : Qwen.Inference.Runtime.ExecutionProvider.Cpu;
+        var bench = new MaskCostBenchmarks(package, settings.Threads, provider);
+        AnsiConsole.MarkupLine("[bold]Mask cost per token[/] (trie walk + apply, real documents)…");
+        var masks = bench.MeasureMasks(Math.Max(settings.Repeats, 3) * 10);
+        foreach (var m in masks)
+        {
+            AnsiConsole.MarkupLineInterpolated($"  {m.Grammar}: {m.Tokens} tokens, median {m.MedianMs:F3} ms, p90 {m.P90Ms:F3} ms, max {m.MaxMs:F3} ms");
+        }
+        AnsiConsole.MarkupLine("[bold]Decode step at batch 1, free and json_object[/]…");
+        var (free, constrained) = await bench.MeasureDecodeAsync(settings.ConcurrentPromptTokens, settings.DecodeTokens, settings.Repeats, cancellationToken);
+        Print("free", free);
+        Print("json_object", constrained);
+        var markdown = MaskCostBenchmarks.ToMarkdown(package, bench.IndexBuildMs, masks, free, constrained);
+        Directory.CreateDirectory(settings.Output);
+        await File.WriteAllTextAsync(Path.Combine(settings.Output, "mask-cost.md"), markdown, cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(settings.Output, "mask-cost.json"), System.Text.Json.JsonSerializer.Serialize(
+            new { package, bench.IndexBuildMs, masks, free, constrained }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+        AnsiConsole.Write(new Text(markdown));
         return 0;
     }
 

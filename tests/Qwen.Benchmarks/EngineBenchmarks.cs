@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Packaging;
 using Qwen.Inference.Runtime;
@@ -39,8 +40,8 @@ public sealed class EngineBenchmarks(string package, int? threads, ExecutionProv
         return a.NumLayers * perLayer + lmHead + h * activation + h * activation; // + final norm + one embedding row
     }
 
-    /// <summary>One request at a time: prefill of <paramref name="promptTokens"/>, TTFT, then decode of <paramref name="decodeTokens"/>.</summary>
-    public async Task<SingleStreamResult> SingleAsync(int promptTokens, int decodeTokens, int repeats, CancellationToken cancellationToken)
+    /// <summary>One request at a time: prefill of <paramref name="promptTokens"/>, TTFT, then decode of <paramref name="decodeTokens"/> (under <paramref name="constraint"/> when given).</summary>
+    public async Task<SingleStreamResult> SingleAsync(int promptTokens, int decodeTokens, int repeats, CancellationToken cancellationToken, TokenConstraint? constraint = null)
     {
         await using var engine = Create(1, promptTokens + decodeTokens + 1, prefixReuse: false);
         var best = new SingleStreamResult { PromptTokens = promptTokens, DecodeTokens = decodeTokens };
@@ -51,7 +52,7 @@ public sealed class EngineBenchmarks(string package, int? threads, ExecutionProv
             var started = Stopwatch.GetTimestamp();
             long first = 0;
             var count = 0;
-            await foreach (var update in engine.GenerateAsync(Request(prompt, decodeTokens), cancellationToken))
+            await foreach (var update in engine.GenerateAsync(Request(prompt, decodeTokens) with { Constraint = constraint }, cancellationToken))
             {
                 count += update.Tokens.Count;
                 if (first == 0 && count > 0)
