@@ -1,10 +1,7 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
-using Qwen.Inference.Scoring;
-using Qwen.Inference.Tokenization;
 
 namespace Qwen.Serving.Http;
 
@@ -12,9 +9,6 @@ namespace Qwen.Serving.Http;
 /// <remarks>Thread-safe singleton, mapped by both hosts and called by batch lines.</remarks>
 public sealed class ChatCompletionsHandler(IGenerationEngineProvider engines, IChatTemplate template, ApiRequestRunner runner, ChoiceGenerator generator)
 {
-    private const string FinalAnswerMarker = "\nFinal Answer: ";
-    private const string ActionMarker = "\nAction:";
-
     /// <summary>POST /v1/chat/completions.</summary>
     public Task ChatCompletionsAsync(HttpContext context) => runner.RunAsync(context, "chat_completions", true, async () =>
     {
@@ -46,12 +40,14 @@ public sealed class ChatCompletionsHandler(IGenerationEngineProvider engines, IC
     private async Task ServeChatAsync(HttpContext context, IGenerationEngine engine, ChatCompletionRequest request, string model)
     {
         var prompt = template.Render(engine.Tokenizer, request.Messages, request.Tools, request.Stop);
-        var requests = ChoiceGenerator.BuildRequests(engine, request, prompt.Tokens, prompt.StopStrings, CallerIdentity.CacheScope(context, request.User));
+        var offered = OfferedTools(request, prompt);
+        var constraint = Constraint(engine, request, prompt, offered);
+        var requests = ChoiceGenerator.BuildRequests(engine, request, prompt.Tokens, prompt.StopStrings, CallerIdentity.CacheScope(context, request.User), constraint);
         var id = OpenAiWriters.NewId("chatcmpl-");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
         {
-            await StreamChatAsync(context, engine, request, prompt, requests, id, created, model).ConfigureAwait(false);
+            await StreamChatAsync(context, engine, request, prompt, offered, requests, id, created, model).ConfigureAwait(false);
             return;
         }
         var results = await generator.GenerateAllAsync(engine, requests, context.RequestAborted).ConfigureAwait(false);
@@ -66,7 +62,7 @@ public sealed class ChatCompletionsHandler(IGenerationEngineProvider engines, IC
             for (var i = 0; i < results.Length; i++)
             {
                 var r = results[i];
-                var reply = prompt.UsesTools ? template.ParseReply(r.Text) : new AssistantReply(r.Text);
+                var reply = prompt.UsesTools ? template.ParseReply(r.Text, offered) : new AssistantReply(r.Text);
                 w.WriteStartObject();
                 w.WriteNumber("index", i);
                 w.WriteStartObject("message");
@@ -85,7 +81,7 @@ public sealed class ChatCompletionsHandler(IGenerationEngineProvider engines, IC
                 {
                     w.WriteNull("logprobs");
                 }
-                w.WriteString("finish_reason", OpenAiWriters.FinishText(r.FinishReason, reply, request.LegacyFunctions));
+                w.WriteString("finish_reason", OpenAiWriters.FinishText(r.FinishReason, reply.IsToolCall, request.LegacyFunctions));
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -94,95 +90,132 @@ public sealed class ChatCompletionsHandler(IGenerationEngineProvider engines, IC
         }).ConfigureAwait(false);
     }
 
+    // The tools a reply may call: all offered ones with "auto", the named one with a named tool_choice. A call of any other
+    // name stays text.
+    private static string[] OfferedTools(ChatCompletionRequest request, ChatPrompt prompt) =>
+        !prompt.UsesTools ? []
+        : request.ToolChoice.Mode == "function" ? [request.ToolChoice.FunctionName!]
+        : request.Tools.Select(t => t.Name).ToArray();
+
+    // tool_choice required / named: the reply must be a call (ReAct grammar); else response_format's grammar, if any.
+    private TokenConstraint? Constraint(IGenerationEngine engine, ChatCompletionRequest request, ChatPrompt prompt, string[] offered)
+    {
+        Grammar? grammar = null;
+        if (prompt.UsesTools && request.ToolChoice.Mode is "required" or "function")
+        {
+            grammar = template.ToolCallGrammar(prompt, request.Tools.Where(t => offered.Contains(t.Name)).ToArray(), request.LegacyFunctions);
+        }
+        else if (!prompt.UsesTools)
+        {
+            grammar = request.ResponseGrammar;
+        }
+        try
+        {
+            return grammar is null ? null : TokenConstraint.Create(grammar, engine.Tokenizer);
+        }
+        catch (UnsupportedSchemaException ex)
+        {
+            // Checked when the grammar was built; kept so a compiler refusal is a 400 naming the keyword, never a 500.
+            throw OpenAiException.Invalid(prompt.UsesTools ? (request.LegacyFunctions ? "functions" : "tools") : "response_format",
+                $"'{ex.Keyword}' at '{(ex.Path.Length == 0 ? "/" : ex.Path)}' is not supported: {ex.Message}", "unsupported_schema");
+        }
+    }
+
     private async Task StreamChatAsync(
-        HttpContext context, IGenerationEngine engine, ChatCompletionRequest request, ChatPrompt prompt,
+        HttpContext context, IGenerationEngine engine, ChatCompletionRequest request, ChatPrompt prompt, string[] offered,
         GenerationRequest[] requests, string id, long created, string model)
     {
-        var ct = context.RequestAborted;
-        SseWriter? sse = null;
-        var results = new GenerationResult[requests.Length];
+        var chunks = new ChunkFactory(id, created, model, request.IncludeUsage, "chat.completion.chunk");
+        // The first update comes before any byte is sent, so a busy engine or an over-long prompt still gets a proper 4xx.
+        await using var run = await generator.StartAsync(engine, requests, context.RequestAborted).ConfigureAwait(false);
+        var sse = await SseWriter.StartAsync(context).ConfigureAwait(false);
+        var replies = new ReActReplyStream?[requests.Length];
+        var callIds = new string?[requests.Length];
         for (var index = 0; index < requests.Length; index++)
         {
-            var chunks = new ChunkFactory(id, created, model, request.IncludeUsage, "chat.completion.chunk");
-            var stopwatch = Stopwatch.StartNew();
-            generator.Metrics.InFlight(1);
-            try
+            replies[index] = prompt.UsesTools ? new ReActReplyStream(offered, template) : null;
+            await sse.WriteAsync(chunks.Chat(index, w => { w.WriteString("role", "assistant"); w.WriteString("content", ""); }, null, null)).ConfigureAwait(false);
+        }
+        await foreach (var (index, u) in run.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (replies[index] is not { } reply)
             {
-                await using var e = engine.GenerateAsync(requests[index], ct).GetAsyncEnumerator(ct);
-                // The first update comes before any byte is sent, so a busy engine or an over-long prompt still gets a proper 4xx.
-                var has = await e.MoveNextAsync().ConfigureAwait(false);
-                sse ??= await SseWriter.StartAsync(context).ConfigureAwait(false);
-                await sse.WriteAsync(chunks.Chat(index, w => { w.WriteString("role", "assistant"); w.WriteString("content", ""); }, null, null)).ConfigureAwait(false);
-                var text = new StringBuilder();
-                var tokens = new List<GeneratedToken>();
-                var answering = !prompt.UsesTools;
-                var sent = 0;
-                FinishReason finish = FinishReason.Stop;
-                GenerationUsage? usage = null;
-                while (has)
+                if (u.TextDelta.Length > 0)
                 {
-                    var u = e.Current;
-                    text.Append(u.TextDelta);
-                    tokens.AddRange(u.Tokens);
-                    if (!answering)
-                    {
-                        // ReAct: hold everything back until the reply is known to be a final answer; a tool call is sent whole at the end.
-                        var all = text.ToString();
-                        var at = all.IndexOf(FinalAnswerMarker, StringComparison.Ordinal);
-                        if (at >= 0 && all.IndexOf(ActionMarker, StringComparison.Ordinal) is var a && (a < 0 || a > at))
-                        {
-                            answering = true;
-                            sent = at + FinalAnswerMarker.Length;
-                        }
-                    }
-                    if (answering && text.Length > sent)
-                    {
-                        var delta = text.ToString(sent, text.Length - sent);
-                        sent = text.Length;
-                        var logprobTokens = request.Logprobs && !prompt.UsesTools ? u.Tokens : null;
-                        await sse.WriteAsync(chunks.Chat(index, w => w.WriteString("content", delta), null,
-                            logprobTokens is null ? null : w => OpenAiWriters.WriteChatLogprobs(w, engine.Tokenizer, logprobTokens))).ConfigureAwait(false);
-                    }
-                    if (u.FinishReason is { } f)
-                    {
-                        finish = f;
-                        usage = u.Usage;
-                    }
-                    has = await e.MoveNextAsync().ConfigureAwait(false);
+                    var logprobTokens = request.Logprobs ? u.Tokens : null;
+                    await sse.WriteAsync(chunks.Chat(index, w => w.WriteString("content", u.TextDelta), null,
+                        logprobTokens is null ? null : w => OpenAiWriters.WriteChatLogprobs(w, engine.Tokenizer, logprobTokens))).ConfigureAwait(false);
                 }
-                var finishText = OpenAiWriters.FinishText(finish, null, request.LegacyFunctions);
-                if (!answering)
-                {
-                    var reply = template.ParseReply(text.ToString());
-                    if (reply.IsToolCall)
-                    {
-                        finishText = OpenAiWriters.FinishText(finish, reply, request.LegacyFunctions);
-                        await sse.WriteAsync(chunks.Chat(index, w =>
-                        {
-                            if (!string.IsNullOrEmpty(reply.Content))
-                            {
-                                w.WriteString("content", reply.Content);
-                            }
-                            OpenAiWriters.WriteToolCall(w, request.LegacyFunctions, reply, OpenAiWriters.NewId("call_"), streaming: true);
-                        }, null, null)).ConfigureAwait(false);
-                    }
-                    else if (!string.IsNullOrEmpty(reply.Content))
-                    {
-                        await sse.WriteAsync(chunks.Chat(index, w => w.WriteString("content", reply.Content), null, null)).ConfigureAwait(false);
-                    }
-                }
-                await sse.WriteAsync(chunks.Chat(index, _ => { }, finishText, null)).ConfigureAwait(false);
-                results[index] = generator.Finish(text.ToString(), tokens, finish, usage, requests[index], stopwatch);
             }
-            finally
+            else
             {
-                generator.Metrics.InFlight(-1);
+                // ReAct: text is held back until the reply is known to be a final answer (streamed from there) or a call (name, then argument deltas).
+                var events = new List<ReplyEvent>(reply.Append(u.TextDelta));
+                if (u.FinishReason is not null)
+                {
+                    events.AddRange(reply.Complete());
+                }
+                foreach (var e in events)
+                {
+                    await sse.WriteAsync(chunks.Chat(index, w => WriteReplyEvent(w, e, request.LegacyFunctions, ref callIds[index]), null, null)).ConfigureAwait(false);
+                }
+            }
+            if (u.FinishReason is { } finish)
+            {
+                var finishText = OpenAiWriters.FinishText(finish, replies[index] is { IsToolCall: true }, request.LegacyFunctions);
+                await sse.WriteAsync(chunks.Chat(index, _ => { }, finishText, null)).ConfigureAwait(false);
             }
         }
         if (request.IncludeUsage)
         {
-            await sse!.WriteAsync(new ChunkFactory(id, created, model, true, "chat.completion.chunk").Usage(requests[0].PromptTokens.Count, results)).ConfigureAwait(false);
+            await sse.WriteAsync(chunks.Usage(requests[0].PromptTokens.Count, run.Results())).ConfigureAwait(false);
         }
-        await sse!.WriteDoneAsync().ConfigureAwait(false);
+        await sse.WriteDoneAsync().ConfigureAwait(false);
+    }
+
+    // OpenAI's streamed tool call: the first delta carries index, id, type and name with empty arguments; later ones carry
+    // argument text only. Legacy function_call deltas have the same split without index and id.
+    private static void WriteReplyEvent(Utf8JsonWriter w, ReplyEvent e, bool legacy, ref string? callId)
+    {
+        switch (e.Kind)
+        {
+            case ReplyEventKind.Content:
+                w.WriteString("content", e.Text);
+                return;
+            case ReplyEventKind.ToolCall:
+                if (!string.IsNullOrEmpty(e.Text))
+                {
+                    w.WriteString("content", e.Text);
+                }
+                callId = OpenAiWriters.NewId("call_");
+                break;
+        }
+        if (legacy)
+        {
+            w.WriteStartObject("function_call");
+        }
+        else
+        {
+            w.WriteStartArray("tool_calls");
+            w.WriteStartObject();
+            w.WriteNumber("index", 0);
+            if (e.Kind == ReplyEventKind.ToolCall)
+            {
+                w.WriteString("id", callId);
+                w.WriteString("type", "function");
+            }
+            w.WriteStartObject("function");
+        }
+        if (e.Kind == ReplyEventKind.ToolCall)
+        {
+            w.WriteString("name", e.Name);
+        }
+        w.WriteString("arguments", e.Kind == ReplyEventKind.ToolCall ? "" : e.Text);
+        w.WriteEndObject();
+        if (!legacy)
+        {
+            w.WriteEndObject();
+            w.WriteEndArray();
+        }
     }
 }

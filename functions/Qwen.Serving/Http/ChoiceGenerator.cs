@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
 
 namespace Qwen.Serving.Http;
@@ -12,7 +13,7 @@ public sealed class ChoiceGenerator(IServingMetrics metrics)
     public IServingMetrics Metrics => metrics;
 
     /// <summary>One engine request per choice (<c>n</c>), after checking the prompt and <c>max_tokens</c> against the context.</summary>
-    public static GenerationRequest[] BuildRequests(IGenerationEngine engine, ChatCompletionRequest request, IReadOnlyList<int> prompt, IReadOnlyList<string> stops, string cacheScope)
+    public static GenerationRequest[] BuildRequests(IGenerationEngine engine, ChatCompletionRequest request, IReadOnlyList<int> prompt, IReadOnlyList<string> stops, string cacheScope, TokenConstraint? constraint = null)
     {
         var context = engine.ContextLength; // what a KV row holds, not the package maximum
         if (prompt.Count + 1 > context)
@@ -40,56 +41,35 @@ public sealed class ChoiceGenerator(IServingMetrics metrics)
             TopLogprobs = request.TopLogprobs,
             User = request.User,
             CacheScope = cacheScope,
+            Constraint = constraint,
         }).ToArray();
     }
 
-    /// <summary>Runs every choice to the end; one failure fails them all.</summary>
+    /// <summary>Runs every choice to the end (one engine call: the engine may prefill once and decode them together); one failure fails them all.</summary>
     public async Task<GenerationResult[]> GenerateAllAsync(IGenerationEngine engine, GenerationRequest[] requests, CancellationToken ct)
     {
-        // Choices run concurrently so a batching engine can decode them together. One refused or failed choice fails the
-        // request, so its siblings are cancelled at once instead of running to completion for an answer nobody gets.
-        using var siblings = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var tasks = requests.Select(async r =>
+        await using var run = await StartAsync(engine, requests, ct).ConfigureAwait(false);
+        await foreach (var _ in run.ReadAllAsync().ConfigureAwait(false))
         {
-            try
-            {
-                return await GenerateOneAsync(engine, r, siblings.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !siblings.IsCancellationRequested)
-            {
-                await siblings.CancelAsync().ConfigureAwait(false);
-                throw;
-            }
-        }).ToArray();
-        // Cancelled siblings end as Canceled tasks, so WhenAll surfaces the failure that caused it, not a cancellation.
-        return await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        return run.Results();
     }
 
-    private async Task<GenerationResult> GenerateOneAsync(IGenerationEngine engine, GenerationRequest request, CancellationToken ct)
+    /// <summary>Starts the choices and waits for the first update, so a refused request (busy, too long) fails before anything is sent.</summary>
+    /// <exception cref="EngineBusyException">The engine's queue is full.</exception>
+    /// <exception cref="ContextLengthExceededException">The prompt does not fit.</exception>
+    public async Task<ChoiceRun> StartAsync(IGenerationEngine engine, GenerationRequest[] requests, CancellationToken ct)
     {
-        var stopwatch = Stopwatch.StartNew();
-        metrics.InFlight(1);
+        var run = new ChoiceRun(this, requests, engine.GenerateChoicesAsync(requests, ct).GetAsyncEnumerator(ct));
         try
         {
-            var text = new StringBuilder();
-            var tokens = new List<GeneratedToken>();
-            FinishReason finish = FinishReason.Stop;
-            GenerationUsage? usage = null;
-            await foreach (var u in engine.GenerateAsync(request, ct).ConfigureAwait(false))
-            {
-                text.Append(u.TextDelta);
-                tokens.AddRange(u.Tokens);
-                if (u.FinishReason is { } f)
-                {
-                    finish = f;
-                    usage = u.Usage;
-                }
-            }
-            return Finish(text.ToString(), tokens, finish, usage, request, stopwatch);
+            await run.FirstAsync().ConfigureAwait(false);
+            return run;
         }
-        finally
+        catch
         {
-            metrics.InFlight(-1);
+            await run.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 

@@ -1,7 +1,5 @@
-using System.Diagnostics;
-using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Scoring;
 using Qwen.Inference.Tokenization;
@@ -56,7 +54,16 @@ public sealed class CompletionsHandler(IGenerationEngineProvider engines, ApiReq
         }
         else
         {
-            var requests = ChoiceGenerator.BuildRequests(engine, request, prompt, request.Stop, CallerIdentity.CacheScope(context, request.User));
+            TokenConstraint? constraint;
+            try
+            {
+                constraint = request.ResponseGrammar is { } grammar ? TokenConstraint.Create(grammar, tokenizer) : null;
+            }
+            catch (UnsupportedSchemaException ex)
+            {
+                throw OpenAiException.Invalid("response_format", $"'{ex.Keyword}' at '{(ex.Path.Length == 0 ? "/" : ex.Path)}' is not supported: {ex.Message}", "unsupported_schema");
+            }
+            var requests = ChoiceGenerator.BuildRequests(engine, request, prompt, request.Stop, CallerIdentity.CacheScope(context, request.User), constraint);
             if (request.Stream)
             {
                 await StreamCompletionAsync(context, engine, request, requests, id, created, model, echo).ConfigureAwait(false);
@@ -98,55 +105,33 @@ public sealed class CompletionsHandler(IGenerationEngineProvider engines, ApiReq
         HttpContext context, IGenerationEngine engine, ChatCompletionRequest request,
         GenerationRequest[] requests, string id, long created, string model, string echo)
     {
-        var ct = context.RequestAborted;
-        SseWriter? sse = null;
-        var results = new GenerationResult[requests.Length];
         var chunks = new ChunkFactory(id, created, model, request.IncludeUsage, "text_completion");
-        for (var index = 0; index < requests.Length; index++)
+        // The first update comes before any byte is sent, so a busy engine or an over-long prompt still gets a proper 4xx.
+        await using var run = await generator.StartAsync(engine, requests, context.RequestAborted).ConfigureAwait(false);
+        var sse = await SseWriter.StartAsync(context).ConfigureAwait(false);
+        if (echo.Length > 0)
         {
-            var stopwatch = Stopwatch.StartNew();
-            generator.Metrics.InFlight(1);
-            try
+            for (var index = 0; index < requests.Length; index++)
             {
-                await using var e = engine.GenerateAsync(requests[index], ct).GetAsyncEnumerator(ct);
-                var has = await e.MoveNextAsync().ConfigureAwait(false);
-                sse ??= await SseWriter.StartAsync(context).ConfigureAwait(false);
-                if (echo.Length > 0)
-                {
-                    await sse.WriteAsync(chunks.Text(index, echo, null)).ConfigureAwait(false);
-                }
-                var text = new StringBuilder();
-                var tokens = new List<GeneratedToken>();
-                FinishReason finish = FinishReason.Stop;
-                GenerationUsage? usage = null;
-                while (has)
-                {
-                    var u = e.Current;
-                    text.Append(u.TextDelta);
-                    tokens.AddRange(u.Tokens);
-                    if (u.TextDelta.Length > 0)
-                    {
-                        await sse.WriteAsync(chunks.Text(index, u.TextDelta, null)).ConfigureAwait(false);
-                    }
-                    if (u.FinishReason is { } f)
-                    {
-                        finish = f;
-                        usage = u.Usage;
-                    }
-                    has = await e.MoveNextAsync().ConfigureAwait(false);
-                }
-                await sse.WriteAsync(chunks.Text(index, "", finish == FinishReason.Length ? "length" : "stop")).ConfigureAwait(false);
-                results[index] = generator.Finish(text.ToString(), tokens, finish, usage, requests[index], stopwatch);
+                await sse.WriteAsync(chunks.Text(index, echo, null)).ConfigureAwait(false);
             }
-            finally
+        }
+        // Choices interleave as the engine produces them; each chunk names its choice.
+        await foreach (var (index, u) in run.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (u.TextDelta.Length > 0)
             {
-                generator.Metrics.InFlight(-1);
+                await sse.WriteAsync(chunks.Text(index, u.TextDelta, null)).ConfigureAwait(false);
+            }
+            if (u.FinishReason is { } finish)
+            {
+                await sse.WriteAsync(chunks.Text(index, "", finish == FinishReason.Length ? "length" : "stop")).ConfigureAwait(false);
             }
         }
         if (request.IncludeUsage)
         {
-            await sse!.WriteAsync(chunks.Usage(requests[0].PromptTokens.Count, results)).ConfigureAwait(false);
+            await sse.WriteAsync(chunks.Usage(requests[0].PromptTokens.Count, run.Results())).ConfigureAwait(false);
         }
-        await sse!.WriteDoneAsync().ConfigureAwait(false);
+        await sse.WriteDoneAsync().ConfigureAwait(false);
     }
 }

@@ -47,9 +47,11 @@ internal static class OpenAiWriters
         w.WriteEndArray();
     }
 
-    internal static string FinishText(FinishReason finish, AssistantReply? reply, bool legacy) =>
-        reply is { IsToolCall: true } ? (legacy ? "function_call" : "tool_calls")
-        : finish == FinishReason.Length ? "length" : "stop";
+    // A call cut off by max_tokens has incomplete arguments: "length" says so, as OpenAI does.
+    internal static string FinishText(FinishReason finish, bool toolCall, bool legacy) =>
+        finish == FinishReason.Length ? "length"
+        : toolCall ? (legacy ? "function_call" : "tool_calls")
+        : "stop";
 
     internal static void WriteUsage(Utf8JsonWriter w, int promptTokens, IReadOnlyList<GenerationResult> results)
     {
