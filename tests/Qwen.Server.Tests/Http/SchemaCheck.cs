@@ -6,7 +6,7 @@ namespace Qwen.Server.Tests.Http;
 
 /// <summary>
 /// A small JSON Schema checker for the subset constrained decoding supports (type, enum, const, properties, required,
-/// additionalProperties false, items, anyOf, minLength/maxLength), written independently of the server's grammar so the
+/// additionalProperties false, items, minItems/maxItems, anyOf, minLength/maxLength), written independently of the server's grammar so the
 /// tests check its output against the schema rather than against itself.
 /// </summary>
 public static class SchemaCheck
@@ -82,6 +82,15 @@ public static class SchemaCheck
                 }
                 break;
             case JsonValueKind.Array:
+                var count = value.GetArrayLength();
+                if (schema.TryGetProperty("maxItems", out var maxItems) && count > maxItems.GetInt32())
+                {
+                    return $"{path}: the array has {count} items; maxItems is {maxItems.GetInt32()}";
+                }
+                if (schema.TryGetProperty("minItems", out var minItems) && count < minItems.GetInt32())
+                {
+                    return $"{path}: the array has {count} items; minItems is {minItems.GetInt32()}";
+                }
                 if (schema.TryGetProperty("items", out var items))
                 {
                     var i = 0;

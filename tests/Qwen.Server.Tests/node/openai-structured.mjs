@@ -25,7 +25,7 @@ async function pool(jobs) {
 
 async function whole(responseFormat, seed, max) {
   const r = await client.chat.completions.create({ model, messages, response_format: responseFormat, temperature: 1, seed, max_tokens: max });
-  return { content: r.choices[0].message.content, finish: r.choices[0].finish_reason };
+  return { content: r.choices[0].message.content, finish: r.choices[0].finish_reason, tokens: r.usage.completion_tokens };
 }
 
 async function streamed(responseFormat, seed, max) {
