@@ -36,7 +36,7 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : IAsyncLife
         """;
 
     public async Task InitializeAsync() =>
-        _server = await RealEngineServer.StartAsync(["--max-batch-size", "16", "--max-queue", "128", "--threads", "1", "--data-dir", _dataDir], Key);
+        _server = await RealEngineServer.StartAsync(["--max-batch-size", "32", "--max-queue", "128", "--threads", "1", "--data-dir", _dataDir], Key);
 
     public async Task DisposeAsync()
     {
@@ -70,7 +70,7 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : IAsyncLife
             ["QWEN_SCHEMAS"] = "[" + string.Join(",", Schemas.Select(s => $"{{\"name\":\"{s.Name}\",\"schema\":{s.Schema}}}")) + "]",
             ["QWEN_SAMPLES"] = "50",
             ["QWEN_MAX_TOKENS"] = "400",
-            ["QWEN_CONCURRENCY"] = "32",
+            ["QWEN_CONCURRENCY"] = "64",
         };
         var r = await NodeScript.RunAsync("openai-structured.mjs", new Uri(_server.BaseUri, "v1"), Key, env);
 
