@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Packaging;
 using Qwen.Inference.Runtime;
@@ -39,8 +40,8 @@ public sealed class EngineBenchmarks(string package, int? threads, ExecutionProv
         return a.NumLayers * perLayer + lmHead + h * activation + h * activation; // + final norm + one embedding row
     }
 
-    /// <summary>One request at a time: prefill of <paramref name="promptTokens"/>, TTFT, then decode of <paramref name="decodeTokens"/>.</summary>
-    public async Task<SingleStreamResult> SingleAsync(int promptTokens, int decodeTokens, int repeats, CancellationToken cancellationToken)
+    /// <summary>One request at a time: prefill of <paramref name="promptTokens"/>, TTFT, then decode of <paramref name="decodeTokens"/> (under <paramref name="constraint"/> when given).</summary>
+    public async Task<SingleStreamResult> SingleAsync(int promptTokens, int decodeTokens, int repeats, CancellationToken cancellationToken, TokenConstraint? constraint = null)
     {
         await using var engine = Create(1, promptTokens + decodeTokens + 1, prefixReuse: false);
         var best = new SingleStreamResult { PromptTokens = promptTokens, DecodeTokens = decodeTokens };
@@ -51,7 +52,7 @@ public sealed class EngineBenchmarks(string package, int? threads, ExecutionProv
             var started = Stopwatch.GetTimestamp();
             long first = 0;
             var count = 0;
-            await foreach (var update in engine.GenerateAsync(Request(prompt, decodeTokens), cancellationToken))
+            await foreach (var update in engine.GenerateAsync(Request(prompt, decodeTokens) with { Constraint = constraint }, cancellationToken))
             {
                 count += update.Tokens.Count;
                 if (first == 0 && count > 0)
@@ -115,9 +116,32 @@ public sealed class EngineBenchmarks(string package, int? threads, ExecutionProv
         return (await Task.WhenAll(tasks)).Sum();
     }
 
+    /// <summary>Profiles one request (<paramref name="promptTokens"/> + <paramref name="decodeTokens"/>) and <paramref name="requests"/> concurrent ones; returns the per-operator summary.</summary>
+    public static async Task<string> ProfileAsync(string package, int? threads, ExecutionProvider provider, string outputDirectory,
+        int promptTokens, int decodeTokens, int requests, int concurrentPromptTokens, CancellationToken cancellationToken)
+    {
+        var summary = new System.Text.StringBuilder();
+        foreach (var (name, batch, prompt) in new[] { ("single", 1, promptTokens), ($"concurrent-{requests}", requests, concurrentPromptTokens) })
+        {
+            var prefix = Path.Combine(Path.GetFullPath(outputDirectory), $"ort-profile-{name}");
+            var started = DateTime.UtcNow;
+            var bench = new EngineBenchmarks(package, threads, provider) { _profilePrefix = prefix };
+            await using (var engine = bench.Create(batch, prompt + decodeTokens + 1, prefixReuse: false))
+            {
+                await RunAll(engine, batch, prompt, decodeTokens, seed: 500, cancellationToken);
+            }
+            var trace = new DirectoryInfo(Path.GetDirectoryName(prefix)!).GetFiles(Path.GetFileName(prefix) + "*.json")
+                .Where(f => f.LastWriteTimeUtc >= started).OrderByDescending(f => f.LastWriteTimeUtc).First();
+            summary.Append(ProfileSummary.Summarize(trace.FullName, $"{name}: {batch} request(s), {prompt}-token prompts, {decodeTokens} new tokens ({trace.Name})"));
+        }
+        return summary.ToString();
+    }
+
+    private string? _profilePrefix;
+
     private QwenScheduler Create(int batch, int sequence, bool prefixReuse) => QwenScheduler.Load(package, new QwenSchedulerOptions
     {
-        Runtime = new ModelRuntimeOptions { IntraOpThreads = threads, Verification = PackageVerification.SizesOnly, ExecutionProvider = provider },
+        Runtime = new ModelRuntimeOptions { IntraOpThreads = threads, Verification = PackageVerification.SizesOnly, ExecutionProvider = provider, ProfilePathPrefix = _profilePrefix },
         Scheduling = new SchedulerOptions { MaxBatchSize = batch, MaxSequenceLength = sequence, MaxQueueLength = batch, EnablePrefixReuse = prefixReuse },
     });
 

@@ -16,7 +16,7 @@ public static class ThroughputChart
         if (report.GenAi is { } genai)
         {
             var line = plot.Add.HorizontalLine(genai.DecodeTokensPerSecond);
-            line.LegendText = "GenAI 0.18, batch 1";
+            line.LegendText = $"GenAI {report.GenAiVersion}, batch 1";
             line.Color = Colors.OrangeRed;
         }
         var roof = plot.Add.HorizontalLine(report.RooflineTokensPerSecond);

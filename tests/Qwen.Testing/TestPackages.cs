@@ -12,7 +12,7 @@ public static class TestPackages
     /// <summary>Identity of the model-prep build (deterministic builds: changes with its source), so cached packages follow converter changes.</summary>
     public static string ConverterVersion { get; } = "model-prep " + typeof(PackageConverter).Assembly.ManifestModule.ModuleVersionId.ToString("N");
 
-    /// <summary>A tiny package of <paramref name="checkpoint"/> in <paramref name="dtype"/> (int4: block 32, symmetric, lm_head 8-bit, accuracy level 4).</summary>
+    /// <summary>A tiny package of <paramref name="checkpoint"/> in <paramref name="dtype"/> (int4: the converter's defaults — block 128, symmetric, lm_head 8-bit, accuracy level 4).</summary>
     public static Task<string> GetAsync(TestCheckpoint checkpoint, ModelDtype dtype, CancellationToken cancellationToken = default)
         => TestModels.GetTinyPackageAsync(checkpoint, dtype, cancellationToken);
 

@@ -59,11 +59,22 @@ public static class TrainedModel
         }, cancellationToken);
     }
 
-    /// <summary>A package of the checkpoint in <paramref name="dtype"/> (int4: block 32, symmetric, 8-bit lm_head), cached under artifacts/test-models/packages.</summary>
-    public static async Task<string> GetPackageAsync(ModelDtype dtype, CancellationToken cancellationToken = default)
+    /// <summary>A package of the checkpoint in <paramref name="dtype"/> with the converter's defaults, cached under artifacts/test-models/packages.</summary>
+    public static Task<string> GetPackageAsync(ModelDtype dtype, CancellationToken cancellationToken = default) =>
+        GetPackageAsync(dtype, null, null, cancellationToken);
+
+    /// <summary>An int4 package with another block size or lm_head width than the converter's defaults (quantization comparisons).</summary>
+    public static async Task<string> GetPackageAsync(ModelDtype dtype, int? blockSize, int? lmHeadBits, CancellationToken cancellationToken = default)
     {
         var checkpoint = await GetCheckpointAsync(cancellationToken);
+        var defaults = new ConvertOptions { Input = "", Output = "" };
+        var block = blockSize ?? defaults.BlockSize;
+        var lmHead = lmHeadBits ?? defaults.LmHeadBits;
         var name = $"qwen-tiny-py-{dtype.ToString().ToLowerInvariant()}";
+        if (blockSize is not null || lmHeadBits is not null)
+        {
+            name += $"-b{block}-lm{lmHead}";
+        }
         return await TestModels.GetOrCreateAsync(Path.Combine(TestModels.Root, "packages", name),
             $"package {TestPackages.ConverterVersion}; from {CheckpointStamp}",
             (output, ct) => PackageConverter.ForSafetensors().ConvertAsync(new ConvertOptions
@@ -71,6 +82,8 @@ public static class TrainedModel
                 Input = checkpoint,
                 Output = output,
                 Dtype = dtype,
+                BlockSize = block,
+                LmHeadBits = lmHead,
                 Name = "qwen-tiny-py",
             }, null, ct), cancellationToken);
     }

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Qwen.Inference.Constraints;
 
-/// <summary>A JSON value valid against a JSON Schema (supported subset, checked when created).</summary>
+/// <summary>A JSON value valid against a JSON Schema (supported subset, checked when created; see docs/structured-output.md).</summary>
 public sealed record JsonSchemaGrammar : Grammar
 {
     private JsonSchemaGrammar(JsonElement schema) => Schema = schema;
@@ -14,7 +14,8 @@ public sealed record JsonSchemaGrammar : Grammar
     /// <exception cref="UnsupportedSchemaException">A keyword or shape outside the supported subset.</exception>
     public static JsonSchemaGrammar Create(JsonElement schema)
     {
-        // CONTRACT STUB (lead, 2026-12-06): the constraints engineer replaces this with the subset check.
-        return new JsonSchemaGrammar(schema.Clone());
+        var copy = schema.Clone();
+        SchemaCompiler.Compile(copy); // the check is the compile; TokenConstraint compiles again (cheap) for its vocabulary
+        return new JsonSchemaGrammar(copy);
     }
 }

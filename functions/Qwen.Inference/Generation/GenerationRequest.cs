@@ -37,6 +37,10 @@ public sealed record GenerationRequest
     public string? CacheScope { get; init; }
 
     /// <summary>Limits the output to a grammar (JSON mode, a JSON Schema, a ReAct tool call); null is free text.</summary>
-    /// <remarks>The output ends (finish reason <c>stop</c>) as soon as the grammar is complete.</remarks>
+    /// <remarks>
+    /// The output ends (finish reason <c>stop</c>) as soon as the grammar is complete and nothing can follow; a complete
+    /// grammar that may go on (a top-level number) lets the model choose an end token. While a constraint is set,
+    /// <see cref="StopStrings"/> and regular-token <see cref="StopTokenIds"/> are ignored (docs/structured-output.md).
+    /// </remarks>
     public TokenConstraint? Constraint { get; init; }
 }

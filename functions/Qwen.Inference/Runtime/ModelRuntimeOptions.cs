@@ -23,4 +23,8 @@ public sealed record ModelRuntimeOptions
 
     /// <summary>LogN attention scaling: null follows the package (config <c>use_logn_attn</c>); false or true overrides it for every request (evaluation).</summary>
     public bool? LognAttention { get; init; }
+
+    /// <summary>Writes an ONNX Runtime profile (per-operator times, Chrome trace JSON) to files starting with this path; null profiles nothing.</summary>
+    /// <remarks>For benchmarks only: profiling slows every run. The file is completed when the engine is disposed.</remarks>
+    public string? ProfilePathPrefix { get; init; }
 }

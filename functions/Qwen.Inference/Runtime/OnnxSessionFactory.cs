@@ -57,6 +57,12 @@ public static class OnnxSessionFactory
                 ArgumentOutOfRangeException.ThrowIfNegativeOrZero(threads, nameof(options.IntraOpThreads));
                 sessionOptions.IntraOpNumThreads = threads;
             }
+            if (options.ProfilePathPrefix is { } profile)
+            {
+                // The prefix must be set first: enabling profiling passes the prefix current at that moment to the native side.
+                sessionOptions.ProfileOutputPathPrefix = profile;
+                sessionOptions.EnableProfiling = true;
+            }
             switch (options.ExecutionProvider)
             {
                 case ExecutionProvider.Cuda:

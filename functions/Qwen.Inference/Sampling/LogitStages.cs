@@ -5,7 +5,7 @@ namespace Qwen.Inference.Sampling;
 
 /// <summary>
 /// The sampler's stages as small, ordered, in-place operations on one row of logits (spec §5.5):
-/// repetition penalty → presence/frequency penalties → logit bias → vocabulary mask → temperature → top-k → top-p → softmax → pick.
+/// repetition penalty → presence/frequency penalties → logit bias → vocabulary mask → grammar mask → temperature → top-k → top-p → softmax → pick.
 /// </summary>
 /// <remarks>
 /// Every stage is a pure function of its arguments, so the continuous-batching scheduler can run them per row.
@@ -70,6 +70,33 @@ public static class LogitStages
         if (vocabularySize < logits.Length)
         {
             logits[Math.Max(vocabularySize, 0)..].Fill(float.NegativeInfinity);
+        }
+    }
+
+    /// <summary>Constrained decoding: sets the logit of every id whose bit is clear in <paramref name="allowed"/> (bit <c>id % 64</c> of word <c>id / 64</c>) to negative infinity.</summary>
+    /// <remarks>Ids beyond the bitset are masked too. Whole words are filled or skipped at once, so a mask costs about one pass over the row.</remarks>
+    public static void ApplyAllowedTokens(Span<float> logits, ReadOnlySpan<ulong> allowed)
+    {
+        for (var start = 0; start < logits.Length; start += 64)
+        {
+            var word = start >> 6 < allowed.Length ? allowed[start >> 6] : 0UL;
+            var row = logits.Slice(start, Math.Min(64, logits.Length - start));
+            if (word == ulong.MaxValue)
+            {
+                continue;
+            }
+            if (word == 0)
+            {
+                row.Fill(float.NegativeInfinity);
+                continue;
+            }
+            for (var i = 0; i < row.Length; i++)
+            {
+                if ((word & (1UL << i)) == 0)
+                {
+                    row[i] = float.NegativeInfinity;
+                }
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Tokenization;
 
@@ -11,7 +12,7 @@ namespace Qwen.Inference.Sampling;
 /// <remarks>
 /// One instance per request; not thread-safe. The same seed and the same sequence of logits give the same tokens,
 /// because each request owns its <see cref="Random"/> (never a shared one).
-/// Log-probabilities are the log-softmax of the processed logits: after penalties, bias and the vocabulary mask, and
+/// Log-probabilities are the log-softmax of the processed logits: after penalties, bias, the vocabulary mask and a grammar mask, and
 /// when sampling also after temperature, top-k and top-p, i.e. the distribution the token was drawn from.
 /// </remarks>
 public sealed class Sampler
@@ -49,7 +50,12 @@ public sealed class Sampler
 
     /// <summary>Processes <paramref name="logits"/> in place, picks a token, records it in the penalty state and returns it.</summary>
     /// <param name="logits">One row of raw model logits (length = model vocabulary rows); overwritten.</param>
-    public GeneratedToken Sample(Span<float> logits)
+    public GeneratedToken Sample(Span<float> logits) => Sample(logits, null);
+
+    /// <summary>Like <see cref="Sample(Span{float})"/>, masking the tokens <paramref name="constraint"/> does not allow next (after penalties and bias, before temperature); the cursor is not advanced.</summary>
+    /// <param name="logits">One row of raw model logits (length = model vocabulary rows); overwritten.</param>
+    /// <param name="constraint">The generation's grammar position, or null for free text.</param>
+    public GeneratedToken Sample(Span<float> logits, ConstraintCursor? constraint)
     {
         if (_scratch.Length < logits.Length)
         {
@@ -61,6 +67,7 @@ public sealed class Sampler
         LogitStages.ApplyPresenceAndFrequencyPenalties(logits, _generatedCounts, (float)_options.PresencePenalty, (float)_options.FrequencyPenalty);
         LogitStages.ApplyLogitBias(logits, _options.LogitBias);
         LogitStages.MaskBeyondVocabulary(logits, _vocabularySize);
+        constraint?.ApplyMask(logits);
 
         int id;
         if (_options.IsGreedy)

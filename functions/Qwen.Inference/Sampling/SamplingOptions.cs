@@ -1,7 +1,7 @@
 namespace Qwen.Inference.Sampling;
 
 /// <summary>Sampling settings with Hugging Face semantics (spec §5.5) plus OpenAI's penalties, bias and seed.</summary>
-/// <remarks>Order: repetition penalty → presence/frequency penalties → logit bias → temperature → top-k → top-p → softmax → pick. Temperature 0 (or <see cref="DoSample"/> false) is greedy.</remarks>
+/// <remarks>Order: repetition penalty → presence/frequency penalties → logit bias → grammar mask (constrained decoding) → temperature → top-k → top-p → softmax → pick. Temperature 0 (or <see cref="DoSample"/> false) is greedy.</remarks>
 public sealed record SamplingOptions
 {
     /// <summary>Greedy decoding (argmax), no penalties.</summary>

@@ -30,6 +30,7 @@ public sealed class OnnxBatchRunner : IBatchRunner
 {
     private readonly ModelManifest _manifest;
     private readonly InferenceSession _session;
+    private readonly bool _profiling;
     private readonly OrtAllocator? _allocator;
     private readonly OrtMemoryInfo _kvMemory;
     private readonly bool _scalarTotalLength;
@@ -66,6 +67,7 @@ public sealed class OnnxBatchRunner : IBatchRunner
         _logits = GC.AllocateArray<float>(maxBatchSize * arch.VocabSize, pinned: true);
         _fillerRotary = new RotaryEmbedding(arch.HeadDim, arch.RotaryBase, 1);
         _session = OnnxSessionFactory.CreateSession(package, runtime);
+        _profiling = runtime.ProfilePathPrefix is not null;
         try
         {
             _scalarTotalLength = _session.InputMetadata[_manifest.Io.TotalSequenceLength].Dimensions.Length == 0;
@@ -286,6 +288,11 @@ public sealed class OnnxBatchRunner : IBatchRunner
             buffer?.Dispose();
         }
         _allocator?.Dispose();
+        if (_profiling)
+        {
+            // Flushes the trace; ONNX Runtime would otherwise write it only when the session is finalized.
+            OrtGuard.Invoke("end profiling", () => _session.EndProfiling());
+        }
         _session?.Dispose();
     }
 

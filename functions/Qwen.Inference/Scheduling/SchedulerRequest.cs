@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Runtime;
 using Qwen.Inference.Sampling;
@@ -7,7 +8,13 @@ using Qwen.Inference.Tokenization;
 
 namespace Qwen.Inference.Scheduling;
 
-/// <summary>Per-request state the loop keeps beside the scheduler's sequence: sampler, stop rules, text decoder and the caller's channel.</summary>
+/// <summary>Per-request state the loop keeps beside the scheduler's sequence: sampler, grammar cursor, stop rules, text decoder and the caller's channel.</summary>
+/// <remarks>
+/// With a constraint (<see cref="GenerationRequest.Constraint"/>) the grammar decides where the output ends: stop strings
+/// and stop ids that are regular tokens are ignored (a stop string inside a JSON string must not cut the value), the
+/// special stop tokens are allowed only once the grammar is complete, and the request finishes with <c>stop</c> as soon
+/// as the grammar is complete and nothing can follow.
+/// </remarks>
 internal sealed class SchedulerRequest
 {
     private readonly HashSet<int> _stopIds;
@@ -15,20 +22,26 @@ internal sealed class SchedulerRequest
     private readonly StopStringMatcher _stops;
     private int _completion;
 
-    public SchedulerRequest(ScheduledSequence sequence, GenerationRequest request, RotaryEmbedding rotary, Sampler sampler, QwenStreamDecoder decoder, IEnumerable<int> stopIds)
+    /// <summary>Creates the state of one request; <c>constraint</c> is the grammar position to continue from (a clone when forking a choice), null to start the request's own constraint, if any.</summary>
+    public SchedulerRequest(ScheduledSequence sequence, GenerationRequest request, RotaryEmbedding rotary, Sampler sampler, QwenStreamDecoder decoder, IEnumerable<int> stopIds, ConstraintCursor? constraint = null)
     {
         Sequence = sequence;
         Rotary = rotary;
         Sampler = sampler;
         _decoder = decoder;
-        _stops = new StopStringMatcher(request.StopStrings);
-        _stopIds = [.. stopIds, .. request.StopTokenIds];
+        var alwaysStop = stopIds.ToArray();
+        Constraint = constraint ?? request.Constraint?.Start(alwaysStop);
+        _stops = new StopStringMatcher(Constraint is null ? request.StopStrings : []);
+        _stopIds = Constraint is null ? [.. alwaysStop, .. request.StopTokenIds] : [.. alwaysStop];
         Admitted = Stopwatch.GetTimestamp();
     }
 
     public ScheduledSequence Sequence { get; }
     public RotaryEmbedding Rotary { get; }
     public Sampler Sampler { get; }
+
+    /// <summary>Where the output stands in its grammar (null: free text); <see cref="ConstraintCursor.Clone"/> forks it.</summary>
+    public ConstraintCursor? Constraint { get; }
     public long Admitted { get; }
     public TimeSpan TimeToFirstToken { get; private set; }
 
@@ -39,10 +52,10 @@ internal sealed class SchedulerRequest
     public volatile bool Abandoned;
 
     /// <summary>Samples from <paramref name="logits"/>, appends the token, emits the update; true when the request is finished.</summary>
-    /// <remarks>Per token, as the single-request generator does: sample → stop id → decode text → stop strings → budget.</remarks>
+    /// <remarks>Per token, as the single-request generator does: mask → sample → stop id → grammar → decode text → stop strings → grammar end → budget.</remarks>
     public bool Accept(Span<float> logits, EngineMetrics metrics)
     {
-        var token = Sampler.Sample(logits);
+        var token = Sampler.Sample(logits, Constraint);
         Sequence.Append(token.Id);
         metrics.TokensGenerated(1);
         if (_completion++ == 0)
@@ -55,10 +68,17 @@ internal sealed class SchedulerRequest
             Finish(new GenerationUpdate(_stops.Append(_decoder.Flush()) + _stops.Flush(), [], FinishReason.Stop, Usage()));
             return true;
         }
+        Constraint?.Advance(token.Id);
         var text = _stops.Append(_decoder.Append(token.Id));
         if (_stops.Stopped)
         {
             Finish(new GenerationUpdate(text, [token], FinishReason.Stop, Usage()));
+            return true;
+        }
+        if (Constraint is { IsEnded: true })
+        {
+            // The value is complete and nothing can follow: stop without sampling an end token.
+            Finish(new GenerationUpdate(text + _decoder.Flush(), [token], FinishReason.Stop, Usage()));
             return true;
         }
         if (_completion >= Sequence.MaxNewTokens)

@@ -30,12 +30,13 @@ public sealed class KvCachePlanTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Bytes of model.onnx.data for an int4 conversion with the defaults (block 32, symmetric, 8-bit lm_head, float16
-    /// embedding), from the tensor shapes config.json implies: 4-bit weights take 16 bytes per block of 32 plus one scale.
+    /// Bytes of model.onnx.data for an int4 conversion with the defaults (block 128, symmetric, 8-bit lm_head, float16
+    /// embedding), from the tensor shapes config.json implies: 4-bit weights take 64 bytes per block of 128 plus one scale.
     /// </summary>
     private static long Int4DataBytes(ModelArchitecture a, int scaleBytes)
     {
-        long Quantized(long rows, long cols, int bits) => rows * ((cols + 31) / 32) * (32 * bits / 8 + scaleBytes);
+        const int block = 128;
+        long Quantized(long rows, long cols, int bits) => rows * ((cols + block - 1) / block) * (block * bits / 8 + scaleBytes);
         long h = a.HiddenSize, inter = a.IntermediateSize, v = a.VocabSize;
         var layer = Quantized(3 * h, h, 4) + Quantized(h, h, 4) + 2 * Quantized(inter, h, 4) + Quantized(h, inter, 4)
             + (2 * h + 3 * h) * scaleBytes; // two norms and the QKV bias, in the activation type

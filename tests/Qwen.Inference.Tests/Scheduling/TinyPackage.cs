@@ -14,12 +14,16 @@ internal static class TinyPackage
 {
     private static readonly Lazy<Task<string>> Fp32 = new(() => ConvertAsync(Architecture));
     private static readonly Lazy<Task<string>> FullVocabulary = new(() => ConvertAsync(Architecture with { VocabSize = 151936 }));
+    private static readonly Lazy<Task<string>> FullVocabularyLong = new(() => ConvertAsync(Architecture with { VocabSize = 151936, MaxContext = 256 }));
 
     /// <summary>Directory of the fp32 package (vocabulary 320).</summary>
     public static Task<string> Fp32Async() => Fp32.Value;
 
     /// <summary>The same model with Qwen's full 151,936-row vocabulary, so ChatML special tokens are valid ids.</summary>
     public static Task<string> FullVocabularyAsync() => FullVocabulary.Value;
+
+    /// <summary>The full-vocabulary model with a 256-token context, for outputs longer than 64 tokens (constrained JSON with whitespace).</summary>
+    public static Task<string> FullVocabularyLongAsync() => FullVocabularyLong.Value;
 
     public static ModelArchitecture Architecture => new()
     {

@@ -45,7 +45,7 @@ public sealed class PackageConverterTests : IDisposable
         }
         Assert.Equal("tiny-test", onDisk.Name);
         Assert.Equal("int4", onDisk.Dtype);
-        Assert.Equal(new QuantizationInfo { Bits = 4, BlockSize = 32, Symmetric = true, AccuracyLevel = 4, LmHeadBits = 16 }, onDisk.Quantization);
+        Assert.Equal(new QuantizationInfo { Bits = 4, BlockSize = 128, Symmetric = true, AccuracyLevel = 4, LmHeadBits = 16 }, onDisk.Quantization);
         Assert.Equal(48, onDisk.Architecture.MaxContext);
         Assert.Equal("float32", onDisk.Io.KvDtype);
         Assert.Equal(File.ReadAllBytes(Path.Combine(_input, "qwen.tiktoken")), File.ReadAllBytes(Path.Combine(output, "qwen.tiktoken")));

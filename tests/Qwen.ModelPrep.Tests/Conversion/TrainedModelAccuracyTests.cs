@@ -93,4 +93,58 @@ public sealed class TrainedModelAccuracyTests(ITestOutputHelper output)
         }
         return row[index] - max - Math.Log(sum);
     }
+
+    /// <summary>The int4 choices behind the converter's defaults (docs/quality.md table): block size and lm_head width against fp32.</summary>
+    /// <remarks>Opt-in (<c>QWEN_QUALITY_VARIANTS=1</c>): it converts and runs four more packages, a measurement rather than a check.</remarks>
+    [Fact]
+    public async Task Int4Variants_HeldOutText_QualityTable()
+    {
+        if (Environment.GetEnvironmentVariable("QWEN_QUALITY_VARIANTS") != "1")
+        {
+            output.WriteLine("Skipped: set QWEN_QUALITY_VARIANTS=1 to measure the int4 variants.");
+            return;
+        }
+        using var fp32 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Fp32), WindowLength);
+        var windows = TrainedModel.Windows(64, WindowLength);
+        var vocab = fp32.Manifest.Architecture.VocabSize;
+        var scratch = new float[vocab];
+        var reference = windows.Select(w =>
+        {
+            fp32.Reset();
+            return fp32.Forward(w.Select(t => (long)t).ToArray());
+        }).ToArray();
+        double nllFp32 = 0;
+        var positions = 0;
+        for (var i = 0; i < windows.Length; i++)
+        {
+            for (var t = 0; t < windows[i].Length - 1; t++, positions++)
+            {
+                nllFp32 -= LogSoftmaxAt(reference[i].AsSpan(t * vocab, vocab), windows[i][t + 1], scratch);
+            }
+        }
+        var pplFp32 = Math.Exp(nllFp32 / positions);
+        output.WriteLine(FormattableString.Invariant($"fp32 perplexity {pplFp32:F4} over {positions} positions"));
+        output.WriteLine("| block | lm_head bits | top-1 agreement | perplexity | vs fp32 |");
+        foreach (var (block, lmHead) in new[] { (32, 8), (64, 8), (128, 8), (32, 4), (128, 4) })
+        {
+            using var int4 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Int4, block, lmHead), WindowLength);
+            double nll = 0;
+            var agree = 0;
+            for (var i = 0; i < windows.Length; i++)
+            {
+                int4.Reset();
+                var logits = int4.Forward(windows[i].Select(t => (long)t).ToArray());
+                for (var t = 0; t < windows[i].Length - 1; t++)
+                {
+                    var a = reference[i].AsSpan(t * vocab, vocab);
+                    var b = logits.AsSpan(t * vocab, vocab);
+                    agree += TensorPrimitives.IndexOfMax(a) == TensorPrimitives.IndexOfMax(b) ? 1 : 0;
+                    nll -= LogSoftmaxAt(b, windows[i][t + 1], scratch);
+                }
+            }
+            var ppl = Math.Exp(nll / positions);
+            output.WriteLine(FormattableString.Invariant($"| {block} | {lmHead} | {agree:N0} / {positions:N0} = {100.0 * agree / positions:F2}% | {ppl:F2} | {100 * (ppl / pplFp32 - 1):+0.00;-0.00}% |"));
+            Assert.True(agree > positions / 2, $"int4 b{block} lm{lmHead} agreement {agree}/{positions}: not a working package");
+        }
+    }
 }

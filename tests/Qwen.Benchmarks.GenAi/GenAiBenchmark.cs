@@ -1,11 +1,25 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntimeGenAI;
+using Qwen.Benchmarks;
 
-namespace Qwen.Benchmarks;
+namespace Qwen.Benchmarks.GenAi;
 
-/// <summary>ONNX Runtime GenAI 0.18 on the package's genai/ graph: the same weights, one request at a time.</summary>
-public static class GenAiBenchmarks
+/// <summary>ONNX Runtime GenAI on the package's genai/ graph: the same weights, one request at a time.</summary>
+public static class GenAiBenchmark
 {
+    /// <summary>The GenAI package version this process runs.</summary>
+    /// <remarks>Read from this app's deps.json: the managed assembly itself carries version 0.0.0.</remarks>
+    public static string Version { get; } = ReadPackageVersion();
+
+    private static string ReadPackageVersion()
+    {
+        const string prefix = "Microsoft.ML.OnnxRuntimeGenAI.Managed/";
+        var deps = Path.Combine(AppContext.BaseDirectory, "Qwen.Benchmarks.GenAi.deps.json");
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(deps));
+        var library = doc.RootElement.GetProperty("libraries").EnumerateObject().FirstOrDefault(l => l.Name.StartsWith(prefix, StringComparison.Ordinal));
+        return library.Value.ValueKind == System.Text.Json.JsonValueKind.Undefined ? "unknown" : library.Name[prefix.Length..];
+    }
+
     /// <summary>Prefill of <paramref name="promptTokens"/>, time to first token, and decode of <paramref name="decodeTokens"/>, best of <paramref name="repeats"/>.</summary>
     public static SingleStreamResult Single(string genaiDirectory, int promptTokens, int decodeTokens, int repeats)
     {
