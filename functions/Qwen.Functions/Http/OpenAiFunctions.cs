@@ -6,7 +6,7 @@ using Qwen.Serving.Http;
 
 namespace Qwen.Functions.Http;
 
-/// <summary>The OpenAI-compatible API as HTTP-triggered functions: thin adapters over <see cref="OpenAiHandlers"/> (ASP.NET Core integration),
+/// <summary>The OpenAI-compatible API as HTTP-triggered functions: thin adapters over the shared handlers (<see cref="ChatCompletionsHandler"/> and its siblings; ASP.NET Core integration),
 /// or, in the API role (<c>Qwen__Worker__BaseUri</c> set), over <see cref="WorkerForwarder"/>, which checks the client's key and
 /// streams the request to the GPU worker and its answer back.</summary>
 /// <remarks>
@@ -15,7 +15,8 @@ namespace Qwen.Functions.Http;
 /// <c>?code=</c>, which OpenAI clients never send; the app's check accepts the one key as <c>Authorization: Bearer</c>
 /// (OpenAI SDKs) or <c>api-key</c> (Azure OpenAI SDKs). With no key configured every request gets 401.
 /// </remarks>
-public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder forwarder)
+public sealed class OpenAiFunctions(
+    ChatCompletionsHandler chat, CompletionsHandler completions, ModelsHandler models, TokenizerHandler tokenizer, HealthHandler health, WorkerForwarder forwarder)
 {
     [Function(nameof(ChatCompletions))]
     public async Task<IActionResult> ChatCompletions(
@@ -23,7 +24,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     {
         await (forwarder.IsEnabled
             ? forwarder.ForwardAsync(request.HttpContext, "forward_chat_completions")
-            : handlers.ChatCompletionsAsync(request.HttpContext)).ConfigureAwait(false);
+            : chat.ChatCompletionsAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -34,7 +35,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     {
         await (forwarder.IsEnabled
             ? forwarder.ForwardAsync(request.HttpContext, "forward_azure_chat_completions")
-            : handlers.AzureChatCompletionsAsync(request.HttpContext, deployment)).ConfigureAwait(false);
+            : chat.AzureChatCompletionsAsync(request.HttpContext, deployment)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -44,7 +45,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     {
         await (forwarder.IsEnabled
             ? forwarder.ForwardAsync(request.HttpContext, "forward_completions")
-            : handlers.CompletionsAsync(request.HttpContext)).ConfigureAwait(false);
+            : completions.CompletionsAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -54,7 +55,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     {
         await (forwarder.IsEnabled
             ? forwarder.ForwardAsync(request.HttpContext, "forward_models")
-            : handlers.ModelsAsync(request.HttpContext)).ConfigureAwait(false);
+            : models.ModelsAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -65,7 +66,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     {
         await (forwarder.IsEnabled
             ? forwarder.ForwardAsync(request.HttpContext, "forward_models")
-            : handlers.ModelAsync(request.HttpContext, model)).ConfigureAwait(false);
+            : models.ModelAsync(request.HttpContext, model)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -75,7 +76,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     {
         await (forwarder.IsEnabled
             ? forwarder.ForwardAsync(request.HttpContext, "forward_tokenize")
-            : handlers.TokenizeAsync(request.HttpContext)).ConfigureAwait(false);
+            : tokenizer.TokenizeAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -85,7 +86,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     {
         await (forwarder.IsEnabled
             ? forwarder.ForwardAsync(request.HttpContext, "forward_detokenize")
-            : handlers.DetokenizeAsync(request.HttpContext)).ConfigureAwait(false);
+            : tokenizer.DetokenizeAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -95,7 +96,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     {
         await (forwarder.IsEnabled
             ? forwarder.ForwardAsync(request.HttpContext, "forward_apply_template")
-            : handlers.ApplyTemplateAsync(request.HttpContext)).ConfigureAwait(false);
+            : tokenizer.ApplyTemplateAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -103,7 +104,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     public async Task<IActionResult> Health(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HttpApiRoutes.Health)] HttpRequest request)
     {
-        await handlers.HealthAsync(request.HttpContext).ConfigureAwait(false);
+        await health.HealthAsync(request.HttpContext).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -113,7 +114,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     {
         await (forwarder.IsEnabled
             ? forwarder.ForwardAsync(request.HttpContext, "ready", authorize: false)
-            : handlers.ReadyAsync(request.HttpContext)).ConfigureAwait(false);
+            : health.ReadyAsync(request.HttpContext)).ConfigureAwait(false);
         return new EmptyResult();
     }
 
@@ -121,7 +122,7 @@ public sealed class OpenAiFunctions(OpenAiHandlers handlers, WorkerForwarder for
     public async Task<IActionResult> Metrics(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HttpApiRoutes.Metrics)] HttpRequest request)
     {
-        await handlers.MetricsAsync(request.HttpContext).ConfigureAwait(false);
+        await health.MetricsAsync(request.HttpContext).ConfigureAwait(false);
         return new EmptyResult();
     }
 }

@@ -7,7 +7,7 @@ namespace Qwen.Inference.Chat;
 /// when tools are present. Cut the output at the first occurrence of each, in order (<see cref="QwenPromptFormatter.TrimAtStopStrings"/>).</param>
 /// <param name="IsCompletionMode">The conversation ended with an assistant or tool turn: the prompt continues that
 /// assistant turn (no final <c>&lt;|im_end|&gt;</c>).</param>
-/// <param name="HasTools">Tools were offered: parse the output with <see cref="ReActParser.ParseOpenAiResponse"/>.</param>
+/// <param name="HasTools">Tools were offered: parse the output with <see cref="ReActParser.ParseOpenAiResponse(string)"/>.</param>
 public sealed record QwenPrompt(
     IReadOnlyList<int> PromptTokens,
     string RawText,

@@ -34,6 +34,23 @@ public static class ReActParser
     }
 
     /// <summary>
+    /// <see cref="ParseOpenAiResponse(string)"/>, except that a call naming a tool outside <paramref name="offeredTools"/> is
+    /// not a call: the reply is text (after the last <c>"\nFinal Answer: "</c>, or the whole text), so a tool result or document
+    /// that says <c>Action: delete_account</c> never becomes a call of a function nobody offered.
+    /// </summary>
+    public static ReActStep ParseOpenAiResponse(string text, IReadOnlyCollection<string> offeredTools)
+    {
+        ArgumentNullException.ThrowIfNull(offeredTools);
+        var step = ParseOpenAiResponse(text);
+        if (!step.IsToolCall || offeredTools.Contains(step.ToolName!))
+        {
+            return step;
+        }
+        int z = text.LastIndexOf(FinalAnswerMarker, StringComparison.Ordinal);
+        return new ReActStep(z >= 0 ? text[(z + FinalAnswerMarker.Length)..] : text, null, null, null);
+    }
+
+    /// <summary>
     /// react_prompt.md / react_demo.py <c>parse_latest_plugin_call</c>: the last Action / Action Input (rfind), with the
     /// same swallowed-Observation fix. Content is the text before the Action (its Thought), or the Final Answer when
     /// there is no call.

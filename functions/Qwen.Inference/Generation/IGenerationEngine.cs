@@ -47,9 +47,19 @@ public interface IGenerationEngine : IAsyncDisposable
         var merged = Channel.CreateUnbounded<ChoiceUpdate>(new UnboundedChannelOptions { SingleReader = true });
         var pumps = streams.Select(async (stream, index) =>
         {
-            await foreach (var update in stream.WithCancellation(siblings.Token).ConfigureAwait(false))
+            try
             {
-                merged.Writer.TryWrite(new ChoiceUpdate(index, update));
+                await foreach (var update in stream.WithCancellation(siblings.Token).ConfigureAwait(false))
+                {
+                    merged.Writer.TryWrite(new ChoiceUpdate(index, update));
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !siblings.IsCancellationRequested)
+            {
+                // Fail the stream and stop the siblings now, not when they would have finished: nobody gets their answer.
+                merged.Writer.TryComplete(ex);
+                await siblings.CancelAsync().ConfigureAwait(false);
+                throw;
             }
         }).ToArray();
         var all = Task.WhenAll(pumps).ContinueWith(

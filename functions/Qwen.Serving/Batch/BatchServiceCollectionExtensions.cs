@@ -75,8 +75,8 @@ public static class BatchServiceCollectionExtensions
         });
         services.TryAddSingleton(TimeProvider.System);
         // The online endpoint's handler when the host has the HTTP API (identical answers); else the compact chat mapping.
-        services.TryAddSingleton<IBatchRequestHandler>(sp => sp.GetService<OpenAiHandlers>() is { } handlers
-            ? new OpenAiHandlersBatchRequestHandler(handlers, sp.GetRequiredService<IOptions<HttpApiOptions>>())
+        services.TryAddSingleton<IBatchRequestHandler>(sp => sp.GetService<ChatCompletionsHandler>() is { } chat
+            ? new OpenAiHandlersBatchRequestHandler(chat, sp.GetRequiredService<CompletionsHandler>(), sp.GetRequiredService<IOptions<HttpApiOptions>>())
             : new ChatCompletionsBatchHandler(sp.GetRequiredService<IChatTurnModel>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new BatchStore(sp.GetRequiredService<IBatchStorage>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new BatchProcessor(

@@ -68,7 +68,7 @@ public sealed class ChatCompletionsBatchHandler(IChatTurnModel model, TimeProvid
 
     private static ChatTurnRequest Map(JsonObject body)
     {
-        foreach (var unsupported in new[] { "tools", "functions", "tool_choice", "function_call" })
+        foreach (var unsupported in new[] { "tools", "functions", "tool_choice", "function_call", "response_format" })
         {
             if (body[unsupported] is not null)
             {

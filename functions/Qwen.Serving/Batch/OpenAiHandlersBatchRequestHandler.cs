@@ -6,9 +6,9 @@ using Qwen.Serving.Http;
 
 namespace Qwen.Serving.Batch;
 
-/// <summary>Answers batch lines with the online endpoints' own handlers (<see cref="OpenAiHandlers.ChatCompletionsAsync"/>, <see cref="OpenAiHandlers.CompletionsAsync"/>), so validation, tools/ReAct and the response shape are identical.</summary>
+/// <summary>Answers batch lines with the online endpoints' own handlers (<see cref="ChatCompletionsHandler.ChatCompletionsAsync"/>, <see cref="CompletionsHandler.CompletionsAsync"/>), so validation, tools/ReAct and the response shape are identical.</summary>
 /// <remarks>Each line runs as an in-memory request from loopback carrying the configured API key. Thread-safe.</remarks>
-public sealed class OpenAiHandlersBatchRequestHandler(OpenAiHandlers handlers, IOptions<HttpApiOptions> options) : IBatchRequestHandler
+public sealed class OpenAiHandlersBatchRequestHandler(ChatCompletionsHandler chat, CompletionsHandler completions, IOptions<HttpApiOptions> options) : IBatchRequestHandler
 {
     /// <summary>The completions URL batch lines may target besides chat completions.</summary>
     public const string CompletionsUrl = "/v1/completions";
@@ -18,8 +18,8 @@ public sealed class OpenAiHandlersBatchRequestHandler(OpenAiHandlers handlers, I
     {
         Func<HttpContext, Task>? handle = url switch
         {
-            ChatCompletionsBatchHandler.ChatCompletionsUrl => handlers.ChatCompletionsAsync,
-            CompletionsUrl => handlers.CompletionsAsync,
+            ChatCompletionsBatchHandler.ChatCompletionsUrl => chat.ChatCompletionsAsync,
+            CompletionsUrl => completions.CompletionsAsync,
             _ => null,
         };
         if (handle is null)

@@ -1,3 +1,4 @@
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Sampling;
 
 namespace Qwen.Serving.Http;
@@ -28,6 +29,9 @@ public sealed record ChatCompletionRequest
     public string? User { get; init; }
     public bool Stream { get; init; }
     public bool IncludeUsage { get; init; }
+
+    /// <summary>What <c>response_format</c> asks of the output: null for text, else a JSON value or a JSON Schema to constrain decoding to.</summary>
+    public Grammar? ResponseGrammar { get; init; }
 
     /// <summary>For /v1/completions: the prompt as text, or null when given as token ids.</summary>
     public string? PromptText { get; init; }

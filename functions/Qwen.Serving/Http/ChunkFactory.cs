@@ -50,7 +50,7 @@ public sealed class ChunkFactory(string id, long created, string model, bool inc
         Header(w);
         w.WriteStartArray("choices");
         w.WriteEndArray();
-        OpenAiHandlers.WriteUsage(w, promptTokens, results);
+        OpenAiWriters.WriteUsage(w, promptTokens, results);
         w.WriteEndObject();
     });
 

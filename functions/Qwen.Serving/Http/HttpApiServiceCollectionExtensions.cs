@@ -17,7 +17,13 @@ public static class HttpApiServiceCollectionExtensions
         services.TryAddSingleton<IServingMetrics, ServingMetrics>();
         services.TryAddSingleton<IChatTemplate, QwenChatTemplate>();
         services.TryAddSingleton<ApiKeyAuthorizer>();
-        services.TryAddSingleton<OpenAiHandlers>();
+        services.TryAddSingleton<ApiRequestRunner>();
+        services.TryAddSingleton<ChoiceGenerator>();
+        services.TryAddSingleton<ChatCompletionsHandler>();
+        services.TryAddSingleton<CompletionsHandler>();
+        services.TryAddSingleton<ModelsHandler>();
+        services.TryAddSingleton<TokenizerHandler>();
+        services.TryAddSingleton<HealthHandler>();
         return services;
     }
 }

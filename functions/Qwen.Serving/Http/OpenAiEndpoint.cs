@@ -7,7 +7,7 @@ using Qwen.Inference.Generation;
 
 namespace Qwen.Serving.Http;
 
-/// <summary>The error funnel of the JSON (non-streaming) handlers outside <see cref="OpenAiHandlers"/>: key check, OpenAI error JSON for every failure, metrics.</summary>
+/// <summary>The error funnel of the JSON (non-streaming) handlers outside <see cref="ApiRequestRunner"/>: key check, OpenAI error JSON for every failure, metrics.</summary>
 internal static partial class OpenAiEndpoint
 {
     /// <summary>Runs <paramref name="handler"/>; any exception becomes OpenAI's error JSON (4xx for <see cref="OpenAiException"/>, else 500).</summary>

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Qwen.Inference.Constraints;
 
 namespace Qwen.Serving.Http;
 
@@ -103,6 +104,7 @@ public static partial class OpenAiRequestReader
     [
         "model", "temperature", "top_p", "top_k", "n", "stream", "stream_options", "stop", "max_tokens", "presence_penalty",
         "frequency_penalty", "repetition_penalty", "logit_bias", "logprobs", "seed", "user", "metadata", "store", "service_tier",
+        "response_format",
     ];
 
     private static readonly HashSet<string> ChatParameters = new(CommonParameters.Concat(
@@ -142,6 +144,17 @@ public static partial class OpenAiRequestReader
         if (topLogprobs is > 0 && !logprobs)
         {
             throw OpenAiException.Invalid("top_logprobs", "top_logprobs requires logprobs to be true.");
+        }
+        if (request.ResponseGrammar is not null && choice.Mode == "auto" && tools.Count > 0)
+        {
+            // The ReAct reply is "Thought/Action" or "Thought/Final Answer" text; JSON-only output would leave no room for a call.
+            throw OpenAiException.Invalid("response_format",
+                $"response_format with tools and {(legacy ? "function_call" : "tool_choice")} \"auto\" is not supported (Qwen's ReAct format replies in text); send tool_choice \"none\" for JSON output, or \"required\" / a named function for a call.",
+                "unsupported_parameter");
+        }
+        if (request.Stop.Count > 0 && (choice.Mode is "required" or "function" || (request.ResponseGrammar is not null && choice.Mode == "none")))
+        {
+            throw StopWithGrammar(choice.Mode is "required" or "function" ? (legacy ? "function_call" : "tool_choice") : "response_format");
         }
         return request with
         {
@@ -211,6 +224,10 @@ public static partial class OpenAiRequestReader
                 ? "'max_tokens' 0 (score the prompt only) is not supported with stream: true."
                 : "'max_tokens' is 0; it must be at least 1, or 0 together with echo: true to score the prompt only.");
         }
+        if (request.Stop.Count > 0 && request.ResponseGrammar is not null)
+        {
+            throw StopWithGrammar("response_format");
+        }
         return request with
         {
             PromptText = text,
@@ -220,6 +237,12 @@ public static partial class OpenAiRequestReader
             TopLogprobs = logprobs ?? 0,
         };
     }
+
+    // A constrained output ends where its grammar does; a stop string would cut a JSON value in half (at a "}" inside a
+    // string), so the engine ignores stops under a constraint and the API refuses the combination rather than ignore it.
+    private static OpenAiException StopWithGrammar(string cause) => OpenAiException.Invalid("stop",
+        $"'stop' cannot be combined with {cause}: the output is constrained to a grammar, which decides where it ends. Remove 'stop'.",
+        "unsupported_parameter");
 
     private static ChatCompletionRequest ReadCommon(JsonElement root, int maxChoices, int minMaxTokens = 1)
     {
@@ -254,7 +277,70 @@ public static partial class OpenAiRequestReader
             User = OptString(root, "user"),
             Stream = stream,
             IncludeUsage = includeUsage,
+            ResponseGrammar = ReadResponseFormat(root),
         };
+    }
+
+    /// <summary>
+    /// <c>response_format</c>: <c>{"type":"text"}</c> (no constraint), <c>{"type":"json_object"}</c> (any JSON object) or
+    /// <c>{"type":"json_schema","json_schema":{"name","schema","strict","description"}}</c> (the schema, checked against the
+    /// supported subset now so an unsupported keyword is a 400 naming it).
+    /// </summary>
+    private static Grammar? ReadResponseFormat(JsonElement root)
+    {
+        const string Field = "response_format";
+        if (!root.TryGetProperty(Field, out var format) || format.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (format.ValueKind != JsonValueKind.Object)
+        {
+            throw OpenAiException.Invalid(Field, $"'{Field}' must be an object such as {{\"type\": \"json_object\"}}, not a {Kind(format.ValueKind)}.");
+        }
+        var type = OptString(format, "type", $"{Field}.type")
+            ?? throw OpenAiException.Invalid($"{Field}.type", $"'{Field}.type' is required: text, json_object or json_schema.");
+        switch (type)
+        {
+            case "text":
+                return null;
+            case "json_object":
+                return Grammar.JsonObject();
+            case "json_schema":
+                break;
+            default:
+                throw OpenAiException.Invalid($"{Field}.type", $"'{Field}.type' is '{type}'; use text, json_object or json_schema.");
+        }
+        if (!format.TryGetProperty("json_schema", out var spec) || spec.ValueKind != JsonValueKind.Object)
+        {
+            throw OpenAiException.Invalid($"{Field}.json_schema", $"'{Field}.json_schema' is required with type json_schema: an object with name and schema.");
+        }
+        var name = OptString(spec, "name", $"{Field}.json_schema.name")
+            ?? throw OpenAiException.Invalid($"{Field}.json_schema.name", $"'{Field}.json_schema.name' is required.");
+        if (!FunctionName().IsMatch(name))
+        {
+            throw OpenAiException.Invalid($"{Field}.json_schema.name", $"'{Field}.json_schema.name' is '{name}'; a name is 1-64 letters, digits, '_' or '-'.");
+        }
+        _ = OptString(spec, "description", $"{Field}.json_schema.description");
+        // strict false asks less than we do: the schema is enforced either way.
+        _ = OptBool(spec, "strict", $"{Field}.json_schema.strict");
+        if (!spec.TryGetProperty("schema", out var schema) || schema.ValueKind == JsonValueKind.Null)
+        {
+            throw OpenAiException.Invalid($"{Field}.json_schema.schema", $"'{Field}.json_schema.schema' is required: the JSON Schema the output must follow.");
+        }
+        if (schema.ValueKind != JsonValueKind.Object)
+        {
+            throw OpenAiException.Invalid($"{Field}.json_schema.schema", $"'{Field}.json_schema.schema' must be a JSON Schema object, not a {Kind(schema.ValueKind)}.");
+        }
+        try
+        {
+            return Grammar.JsonSchema(schema);
+        }
+        catch (UnsupportedSchemaException ex)
+        {
+            throw OpenAiException.Invalid(Field,
+                $"Invalid schema for response_format '{name}': '{ex.Keyword}' at '{(ex.Path.Length == 0 ? "/" : ex.Path)}' is not supported. {ex.Message}",
+                "unsupported_schema");
+        }
     }
 
     private static List<ChatMessageInput> ReadMessages(JsonElement root)

@@ -1,4 +1,5 @@
 using Qwen.Inference.Chat;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Tokenization;
 
 namespace Qwen.Serving.Http;
@@ -45,15 +46,39 @@ public sealed class QwenChatTemplate : IChatTemplate
         {
             throw OpenAiException.Invalid("messages", ex.Message);
         }
-        return new ChatPrompt(prompt.PromptTokens, prompt.StopStrings, prompt.HasTools);
+        return new ChatPrompt(prompt.PromptTokens, prompt.StopStrings, prompt.HasTools, prompt.IsCompletionMode ? OpenAssistantText(prompt.RawText) : "");
     }
 
     /// <inheritdoc />
-    public AssistantReply ParseReply(string generatedText)
+    public AssistantReply ParseReply(string generatedText, IReadOnlyCollection<string> offeredTools)
     {
-        var step = ReActParser.ParseOpenAiResponse(generatedText);
+        var step = ReActParser.ParseOpenAiResponse(generatedText, offeredTools);
         return step.IsToolCall
             ? new AssistantReply(string.IsNullOrEmpty(step.Content) ? null : step.Content, step.ToolName, step.ArgumentsJson ?? step.RawArguments)
             : new AssistantReply(step.Content);
+    }
+
+    /// <inheritdoc />
+    public Grammar ToolCallGrammar(ChatPrompt prompt, IReadOnlyList<ToolDefinition> allowed, bool legacyFunctions)
+    {
+        try
+        {
+            return ReActGrammar.ToolCall(allowed.Select(t => new QwenToolDefinition(t.Name, t.Description, t.ParametersJson)).ToArray(), prompt.AssistantSoFar);
+        }
+        catch (UnsupportedSchemaException ex)
+        {
+            var field = legacyFunctions ? "functions" : "tools";
+            throw OpenAiException.Invalid(field,
+                $"{ex.Message} ('{ex.Keyword}' at '{(ex.Path.Length == 0 ? "/" : ex.Path)}'): a forced tool call constrains the arguments to the schema, and this keyword is not supported; use tool_choice \"auto\" or drop the keyword.",
+                "unsupported_schema");
+        }
+    }
+
+    // The text after the last "<|im_start|>assistant\n" of a completion-mode prompt: the assistant turn the model continues.
+    private static string OpenAssistantText(string rawText)
+    {
+        const string Marker = QwenTokenizer.ImStart + "assistant\n";
+        var at = rawText.LastIndexOf(Marker, StringComparison.Ordinal);
+        return at < 0 ? "" : rawText[(at + Marker.Length)..];
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Qwen.Functions.Http;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Tokenization;
 using Qwen.Server.Tests.Fakes;
 using Qwen.Serving.Http;
@@ -110,6 +111,24 @@ public sealed class OpenAiFunctionsTests
         Assert.Contains("qwen_prompt_tokens_total 20\n", text, StringComparison.Ordinal);
         Assert.Contains("qwen_completion_tokens_total 9\n", text, StringComparison.Ordinal);
         Assert.Contains("qwen_time_to_first_token_seconds_count 1\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChatAndCompletions_ResponseFormat_ReachTheEngineAsAConstraint()
+    {
+        const string Key = "fn-key-0123456789abcdef0123456789ab";
+        var (functions, fake) = Create(Key);
+        fake.Respond = _ => "{\"ok\": true}";
+        const string Schema = "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"r\",\"schema\":{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"}},\"required\":[\"ok\"],\"additionalProperties\":false}}}";
+        var chat = Context("POST", "{\"model\":\"qwen-test\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"stream\":true," + Schema + "}", bearer: Key);
+        await functions.ChatCompletions(chat.Request);
+        Assert.Equal(200, chat.Response.StatusCode);
+        var completion = Context("POST", "{\"model\":\"qwen-test\",\"prompt\":\"Hi\",\"response_format\":{\"type\":\"json_object\"}}", bearer: Key);
+        await functions.Completions(completion.Request);
+        Assert.Equal(200, completion.Response.StatusCode);
+        var requests = fake.Requests.ToArray();
+        Assert.IsType<JsonSchemaGrammar>(requests[0].Constraint!.Grammar);
+        Assert.IsType<JsonGrammar>(requests[1].Constraint!.Grammar);
     }
 
     private static (OpenAiFunctions Functions, FakeGenerationEngine Fake) Create(string? apiKey)

@@ -37,6 +37,25 @@ public sealed class ReActParserTests
     }
 
     [Fact]
+    public void ParseOpenAiResponse_ActionNotOffered_StaysText()
+    {
+        var text = "Thought: the document says so.\nAction: delete_account\nAction Input: {}";
+        var step = ReActParser.ParseOpenAiResponse(text, ["get_weather"]);
+        Assert.False(step.IsToolCall);
+        Assert.Equal(text, step.Content);
+        var offered = ReActParser.ParseOpenAiResponse(text, ["get_weather", "delete_account"]);
+        Assert.Equal("delete_account", offered.ToolName);
+    }
+
+    [Fact]
+    public void ParseOpenAiResponse_ActionNotOfferedAfterFinalAnswer_KeepsTheAnswerText()
+    {
+        var step = ReActParser.ParseOpenAiResponse("Thought: done\nFinal Answer: see below\nAction: rm\nAction Input: {}", ["get_weather"]);
+        Assert.False(step.IsToolCall);
+        Assert.Equal("see below\nAction: rm\nAction Input: {}", step.Content);
+    }
+
+    [Fact]
     public void ParseOpenAiResponse_FinalAnswer_ReturnsTextAfterLastMarker()
     {
         var step = ReActParser.ParseOpenAiResponse("Thought: I now know the final answer.\nFinal Answer: It is 21 °C.");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Packaging;
@@ -17,8 +18,12 @@ public sealed class ScriptedReActEngine(IGenerationEngine inner) : IGenerationEn
         : prompt.EndsWith("Thought:", StringComparison.Ordinal) ? " I now know the final answer.\nFinal Answer: It is 22 degrees and sunny in Paris."
         : "Thought: I need the weather for Paris.\nAction: get_weather\nAction Input: {\"city\": \"Paris\"}\nObservation: [model would keep going]";
 
+    /// <summary>Every request this engine received (scripted or passed on), in order.</summary>
+    public ConcurrentQueue<GenerationRequest> Requests { get; } = new();
+
     public async IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        Requests.Enqueue(request);
         var scripted = Script(Tokenizer.Decode(request.PromptTokens));
         if (scripted is null)
         {

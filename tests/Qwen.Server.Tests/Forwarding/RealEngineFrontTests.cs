@@ -65,4 +65,33 @@ public sealed class RealEngineFrontTests : IAsyncLifetime
             direct.GetProperty("chat").GetProperty("usage").GetProperty("completion_tokens").GetInt32(),
             viaFront.GetProperty("stream").GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task JsonSchema_ThroughFront_OutputValidates(bool stream)
+    {
+        // The front passes bodies through, so response_format reaches the worker's engine and constrains it.
+        const string Schema = """{"type":"object","properties":{"color":{"type":"string","enum":["red","green","blue"]},"ok":{"type":"boolean"}},"required":["color","ok"],"additionalProperties":false}""";
+        using var client = _pair.CreateFrontClient();
+        var body = "{\"model\":\"" + _model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"JSON\"}],\"max_tokens\":200,\"temperature\":1,\"seed\":1,\"stream\":" +
+            (stream ? "true" : "false") + ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"c\",\"schema\":" + Schema + "}}}";
+        using var response = await client.PostAsync("v1/chat/completions", new System.Net.Http.StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var raw = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, raw);
+        string content;
+        if (stream)
+        {
+            content = string.Concat(raw.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Where(e => e != "data: [DONE]")
+                .Select(e => System.Text.Json.JsonDocument.Parse(e["data: ".Length..]).RootElement.GetProperty("choices")[0].GetProperty("delta"))
+                .Select(d => d.TryGetProperty("content", out var c) ? c.GetString() : ""));
+        }
+        else
+        {
+            content = System.Text.Json.JsonDocument.Parse(raw).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        }
+        using var value = System.Text.Json.JsonDocument.Parse(content);
+        using var schema = System.Text.Json.JsonDocument.Parse(Schema);
+        Assert.True(Http.SchemaCheck.Validate(value.RootElement, schema.RootElement) is null, content);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Qwen.Inference.Constraints;
 using Qwen.Inference.Packaging;
 using Qwen.Serving.Http;
 
@@ -90,5 +91,43 @@ public sealed class OpenAiRequestReaderTests
         Assert.Equal(("hi", true, true, 2), (text.PromptText, text.Echo, text.Logprobs, text.TopLogprobs));
         using var b = OpenAiRequestReader.ParseBody(Encoding.UTF8.GetBytes("{\"prompt\":[[1,2,3]]}"));
         Assert.Equal([1, 2, 3], OpenAiRequestReader.ReadCompletion(b.RootElement, 8).PromptTokens!);
+    }
+
+    private const string User = "\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]";
+
+    [Fact]
+    public void ReadChat_ResponseFormatText_NoGrammar()
+    {
+        Assert.Null(Chat("{" + User + "}").ResponseGrammar);
+        Assert.Null(Chat("{" + User + ",\"response_format\":{\"type\":\"text\"}}").ResponseGrammar);
+        Assert.Null(Chat("{" + User + ",\"response_format\":null}").ResponseGrammar);
+    }
+
+    [Fact]
+    public void ReadChat_ResponseFormatJsonObject_IsAnyObject()
+    {
+        var grammar = Assert.IsType<JsonGrammar>(Chat("{" + User + ",\"response_format\":{\"type\":\"json_object\"}}").ResponseGrammar);
+        Assert.True(grammar.ObjectOnly);
+    }
+
+    [Fact]
+    public void ReadChatAndCompletion_ResponseFormatJsonSchema_CarryTheSchema()
+    {
+        const string Format = "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"answer\",\"strict\":true,\"schema\":{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"}},\"required\":[\"ok\"],\"additionalProperties\":false}}}";
+        var chat = Assert.IsType<JsonSchemaGrammar>(Chat("{" + User + "," + Format + "}").ResponseGrammar);
+        Assert.Equal("boolean", chat.Schema.GetProperty("properties").GetProperty("ok").GetProperty("type").GetString());
+        using var doc = OpenAiRequestReader.ParseBody(Encoding.UTF8.GetBytes("{\"prompt\":\"x\"," + Format + "}"));
+        Assert.IsType<JsonSchemaGrammar>(OpenAiRequestReader.ReadCompletion(doc.RootElement, 8).ResponseGrammar);
+    }
+
+    [Fact]
+    public void ReadChat_ResponseFormatWithToolChoiceNoneOrRequired_IsAccepted()
+    {
+        const string Tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]";
+        const string Json = "\"response_format\":{\"type\":\"json_object\"}";
+        Assert.NotNull(Chat("{" + User + "," + Tools + "," + Json + ",\"tool_choice\":\"none\"}").ResponseGrammar);
+        Assert.Equal("required", Chat("{" + User + "," + Tools + "," + Json + ",\"tool_choice\":\"required\"}").ToolChoice.Mode);
+        var refused = Assert.Throws<OpenAiException>(() => Chat("{" + User + "," + Tools + "," + Json + "}"));
+        Assert.Equal("response_format", refused.Param);
     }
 }
