@@ -55,7 +55,7 @@ public static class ChatOptionsMapper
     }
 
     /// <summary>Most characters of the <c>Thought:</c> line a constrained tool call may write before its <c>Action:</c>.</summary>
-    public const int ThoughtMaxChars = 200;
+    public const int ThoughtMaxChars = ReActGrammar.DefaultMaxThoughtChars;
 
     /// <summary>The functions of <see cref="ChatOptions.Tools"/> as Qwen tool definitions; empty without tools or with <see cref="ChatToolMode.None"/>.</summary>
     public static IReadOnlyList<QwenToolDefinition> ToolDefinitions(ChatOptions? options)
@@ -108,41 +108,14 @@ public static class ChatOptionsMapper
         }
     }
 
-    /// <summary>
-    /// One ReAct tool call (spec §6.3): <c>Thought: </c> a line of text, then <c>\nAction: </c> one of the names and
-    /// <c>\nAction Input: </c> arguments valid against that function's parameter schema. Generation ends when the arguments
-    /// are complete, so no <c>Observation:</c> follows (the parser adds it back, as for a swallowed stop word).
-    /// </summary>
-    /// <remarks>A parameter schema outside the supported subset falls back to any JSON object for that function: a looser call beats refusing it.</remarks>
-    public static Grammar ToolCallGrammar(IReadOnlyList<QwenToolDefinition> tools, string assistantSoFar = "")
-    {
-        ArgumentNullException.ThrowIfNull(tools);
-        var calls = tools.Select(t => Grammar.Sequence(
-            Grammar.Literal($"\nAction: {t.NameForModel ?? t.Name}\nAction Input: "),
-            ArgumentsGrammar(t.ParametersJson))).ToArray();
-        return Grammar.Sequence(Grammar.Literal(ThoughtStart(assistantSoFar)), Grammar.Text(ThoughtMaxChars, "\n"), calls.Length == 1 ? calls[0] : Grammar.OneOf(calls));
-    }
+    /// <summary>One forced ReAct tool call: <see cref="ReActGrammar.ToolCall"/>, the grammar the HTTP API uses for <c>tool_choice</c>.</summary>
+    /// <exception cref="UnsupportedSchemaException">A function's parameter schema is outside the supported subset; the message names the function.</exception>
+    public static Grammar ToolCallGrammar(IReadOnlyList<QwenToolDefinition> tools, string assistantSoFar = "") =>
+        ReActGrammar.ToolCall(tools, assistantSoFar, ThoughtMaxChars);
 
-    // A fresh turn starts its Thought line; after a tool result the prompt already ends with "\nThought:".
+    // A fresh turn starts its Thought line; after a tool result the prompt already ends with "\nThought:" (as ReActGrammar).
     private static string ThoughtStart(string assistantSoFar) =>
         assistantSoFar.Length == 0 ? "Thought: " : assistantSoFar.EndsWith("Thought:", StringComparison.Ordinal) ? " " : "\nThought: ";
-
-    private static Grammar ArgumentsGrammar(string? parametersJson)
-    {
-        if (parametersJson is null)
-        {
-            return Grammar.JsonObject();
-        }
-        using var document = JsonDocument.Parse(parametersJson);
-        try
-        {
-            return Grammar.JsonSchema(document.RootElement);
-        }
-        catch (UnsupportedSchemaException)
-        {
-            return Grammar.JsonObject();
-        }
-    }
 
     private static double? ReadDouble(ChatOptions options, string key)
     {

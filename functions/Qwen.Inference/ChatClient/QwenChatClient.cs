@@ -173,11 +173,11 @@ public sealed class QwenChatClient : IChatClient
         {
             return (new ChatMessage(ChatRole.Assistant, text), false);
         }
-        var step = ReActParser.ParseOpenAiResponse(text);
-        if (!step.IsToolCall || !tools.Any(t => (t.NameForModel ?? t.Name) == step.ToolName))
+        // An Action naming a function that was not offered stays text: it is never handed to the caller as a call.
+        var step = ReActParser.ParseOpenAiResponse(text, [.. tools.Select(t => t.NameForModel ?? t.Name)]);
+        if (!step.IsToolCall)
         {
-            // An Action naming a function that was not offered stays text: it is never handed to the caller as a call.
-            return (new ChatMessage(ChatRole.Assistant, step.IsToolCall ? text : step.Content), false);
+            return (new ChatMessage(ChatRole.Assistant, step.Content), false);
         }
         var name = tools.First(t => (t.NameForModel ?? t.Name) == step.ToolName).Name;
         var contents = new List<AIContent>();

@@ -4,7 +4,7 @@ using System.Threading.Channels;
 namespace Qwen.Inference.Generation;
 
 /// <summary>Merges the streams of the choices of one request into one stream of <see cref="ChoiceUpdate"/>s, in the order updates arrive.</summary>
-/// <remarks>The same merge as <see cref="IGenerationEngine"/>'s default, over streams the engine has already admitted as one group.</remarks>
+/// <remarks>Used by <see cref="IGenerationEngine"/>'s default (independent requests) and by the scheduler (choices admitted as one group).</remarks>
 internal static class ChoiceStreams
 {
     /// <summary>Reads every stream concurrently; the first failure (other than a cancellation) ends the merged stream with that error and cancels the rest.</summary>
@@ -24,7 +24,7 @@ internal static class ChoiceStreams
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !siblings.IsCancellationRequested)
             {
-                // Fail the merged stream and stop the other choices now, not when they would have finished.
+                // Fail the stream and stop the siblings now, not when they would have finished: nobody gets their answer.
                 merged.Writer.TryComplete(ex);
                 await siblings.CancelAsync().ConfigureAwait(false);
                 throw;

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Qwen.Inference.Packaging;
 using Qwen.Inference.Tokenization;
 
@@ -43,46 +42,9 @@ public interface IGenerationEngine : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfZero(choices.Count, nameof(choices));
         // Start every choice first so admission errors (context, busy) surface before any update is read.
         var streams = choices.Select(c => engine.GenerateAsync(c, cancellationToken)).ToArray();
-        using var siblings = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var merged = Channel.CreateUnbounded<ChoiceUpdate>(new UnboundedChannelOptions { SingleReader = true });
-        var pumps = streams.Select(async (stream, index) =>
+        await foreach (var update in ChoiceStreams.MergeAsync(streams, cancellationToken).ConfigureAwait(false))
         {
-            try
-            {
-                await foreach (var update in stream.WithCancellation(siblings.Token).ConfigureAwait(false))
-                {
-                    merged.Writer.TryWrite(new ChoiceUpdate(index, update));
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !siblings.IsCancellationRequested)
-            {
-                // Fail the stream and stop the siblings now, not when they would have finished: nobody gets their answer.
-                merged.Writer.TryComplete(ex);
-                await siblings.CancelAsync().ConfigureAwait(false);
-                throw;
-            }
-        }).ToArray();
-        var all = Task.WhenAll(pumps).ContinueWith(
-            t =>
-            {
-                if (t.IsFaulted)
-                {
-                    siblings.Cancel();
-                }
-                merged.Writer.TryComplete(t.Exception?.InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException) ?? t.Exception?.InnerException);
-            },
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        try
-        {
-            await foreach (var update in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                yield return update;
-            }
-        }
-        finally
-        {
-            await siblings.CancelAsync().ConfigureAwait(false);
-            await all.ConfigureAwait(false);
+            yield return update;
         }
     }
 }

@@ -121,10 +121,12 @@ public sealed class QwenChatClientToolTests
 
         await client.GetResponseAsync([new ChatMessage(ChatRole.User, "Weather in Rome?")], Tools(ChatToolMode.RequireSpecific("get_weather")));
 
+        // ReActGrammar's shape: "Thought: " line "\nAction: " name "\nAction Input: " arguments.
         var grammar = Assert.IsType<SequenceGrammar>(engine.Requests.Single().Constraint!.Grammar);
         Assert.Equal(Grammar.Literal("Thought: "), grammar.Parts[0]);
-        var call = Assert.IsType<SequenceGrammar>(grammar.Parts[2]);
-        Assert.Equal(Grammar.Literal("\nAction: get_weather\nAction Input: "), call.Parts[0]);
+        Assert.Equal(Grammar.Literal("\nAction: "), grammar.Parts[2]);
+        var call = Assert.IsType<SequenceGrammar>(grammar.Parts[3]);
+        Assert.Equal(Grammar.Literal("get_weather\nAction Input: "), call.Parts[0]);
         Assert.IsType<JsonSchemaGrammar>(call.Parts[1]);
     }
 
