@@ -41,6 +41,8 @@ public sealed partial class ApiRequestRunner(ApiKeyAuthorizer authorizer, IServi
                     $"This model's maximum context length is {c.ContextLength} tokens. However, your prompt has {c.PromptTokens} tokens. Shorten the messages.",
                     "invalid_request_error", "messages", "context_length_exceeded"),
                 EngineBusyException b => new OpenAiException(429, b.Message, "requests", null, "rate_limit_exceeded") { RetryAfter = b.RetryAfter },
+                // More choices than the engine decodes together can never run: the request is at fault, not the load.
+                ChoiceCountExceededException n => new OpenAiException(400, n.Message, "invalid_request_error", "n", null),
                 _ => null,
             };
             if (error is null)

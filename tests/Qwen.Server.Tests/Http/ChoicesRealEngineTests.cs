@@ -18,7 +18,12 @@ public sealed class ChoicesRealEngineTests : IAsyncLifetime
     [Fact]
     public async Task ChatCompletions_NFourGreedy_FourEqualChoicesPromptCountedOnce()
     {
+        var before = await MetricAsync("qwen_engine_prefill_runs_total");
+        var forkedBefore = await MetricAsync("qwen_engine_forked_rows_total");
         using var doc = await PostAsync("v1/chat/completions", Chat(",\"n\":4,\"temperature\":0"));
+        // One prefill for the prompt, three rows forked from it (the engine's counters, over /metrics).
+        Assert.Equal(before + 1, await MetricAsync("qwen_engine_prefill_runs_total"));
+        Assert.Equal(forkedBefore + 3, await MetricAsync("qwen_engine_forked_rows_total"));
         var choices = doc.RootElement.GetProperty("choices").EnumerateArray().ToList();
         Assert.Equal([0, 1, 2, 3], choices.Select(c => c.GetProperty("index").GetInt32()));
         var texts = choices.Select(c => c.GetProperty("message").GetProperty("content").GetString()).ToList();
@@ -71,6 +76,24 @@ public sealed class ChoicesRealEngineTests : IAsyncLifetime
             Assert.Contains(choices, c => c.GetProperty("index").GetInt32() == index && c.GetProperty("text").GetString()!.Length > 0);
         }
         Assert.Equal(TestServer.Tokenizer.Encode("Hello").Count, events[^1].GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task ChatCompletions_MoreChoicesThanRows_400NamingN()
+    {
+        using var response = await _server.Client.PostAsync("v1/chat/completions", new StringContent(Chat(",\"n\":9"), Encoding.UTF8, "application/json"));
+        var raw = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var doc = JsonDocument.Parse(raw);
+        Assert.Equal("n", doc.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.Equal("invalid_request_error", doc.RootElement.GetProperty("error").GetProperty("type").GetString());
+    }
+
+    private async Task<double> MetricAsync(string name)
+    {
+        var text = await _server.Client.GetStringAsync("metrics");
+        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private async Task<JsonDocument> PostAsync(string path, string body)
