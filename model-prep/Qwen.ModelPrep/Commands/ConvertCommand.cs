@@ -30,6 +30,10 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
         [DefaultValue("cpu")]
         public string Target { get; init; } = "cpu";
 
+        [CommandOption("--kv-dtype <DTYPE>")]
+        [Description("KV cache element type: fp32 or fp16. Default: fp16 when activations are fp16 (--dtype fp16, --target cuda), else fp32. fp16 on an fp32-activation package runs only attention in fp16 and halves the cache (docs/package-format.md).")]
+        public string? KvDtype { get; init; }
+
         [CommandOption("--block-size <N>")]
         [Description("int4: inputs per quantization block: 32, 64 or 128. Default 128 (as Qwen's own GPTQ int4 release; docs/quality.md has the accuracy and docs/benchmarks the speed of each).")]
         [DefaultValue(128)]
@@ -82,6 +86,10 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
             {
                 return ValidationResult.Error($"--target {Target} is not supported; use cpu or cuda.");
             }
+            if (KvDtype is not null && !Enum.TryParse<KvCacheDtype>(KvDtype, ignoreCase: true, out _))
+            {
+                return ValidationResult.Error($"--kv-dtype {KvDtype} is not supported; use fp32 or fp16.");
+            }
             return ValidationResult.Success();
         }
 
@@ -92,6 +100,7 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
             Output = Output,
             Dtype = Enum.Parse<ModelDtype>(Dtype, ignoreCase: true),
             Target = Enum.Parse<ModelTarget>(Target, ignoreCase: true),
+            KvDtype = KvDtype is null ? null : Enum.Parse<KvCacheDtype>(KvDtype, ignoreCase: true),
             BlockSize = BlockSize,
             AccuracyLevel = AccuracyLevel,
             Asymmetric = Asymmetric,

@@ -18,6 +18,17 @@ public sealed record ConvertOptions
     /// <summary>True when activations, norms, biases, scales and the KV cache are float16.</summary>
     public bool Fp16Activations => Dtype == ModelDtype.Fp16 || (Target == ModelTarget.Cuda && Dtype == ModelDtype.Int4);
 
+    /// <summary>KV cache element type; null = float16 with <see cref="Fp16Activations"/>, else float32.</summary>
+    /// <remarks>
+    /// <see cref="KvCacheDtype.Fp16"/> with fp32 activations keeps every other op in fp32 and runs GroupQueryAttention in
+    /// fp16 (cast in and out), halving the KV bytes read per decoded token and the memory per position.
+    /// <see cref="KvCacheDtype.Fp32"/> with fp16 activations is refused.
+    /// </remarks>
+    public KvCacheDtype? KvDtype { get; init; }
+
+    /// <summary>The KV cache element type written into the graph and the manifest.</summary>
+    public KvCacheDtype EffectiveKvDtype => KvDtype ?? (Fp16Activations ? KvCacheDtype.Fp16 : KvCacheDtype.Fp32);
+
     /// <summary>int4: inputs per quantization block (32, 64 or 128).</summary>
     /// <remarks>
     /// 128 by default: on the 2-core AVX-512 VNNI benchmark machine it prefills 1.3× and decodes 1.15–1.35× faster than 32

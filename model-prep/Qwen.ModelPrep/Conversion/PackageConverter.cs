@@ -51,8 +51,8 @@ public sealed class PackageConverter
         return Task.Run(() => ConvertCore(options, progress, cancellationToken), cancellationToken);
     }
 
-    /// <summary>The graph I/O contract a conversion with <paramref name="options"/> writes (the KV element type follows the activations).</summary>
-    public static GraphIo GraphIoFor(ConvertOptions options) => new() { KvDtype = options.Fp16Activations ? "float16" : "float32" };
+    /// <summary>The graph I/O contract a conversion with <paramref name="options"/> writes (the KV element type is <see cref="ConvertOptions.EffectiveKvDtype"/>).</summary>
+    public static GraphIo GraphIoFor(ConvertOptions options) => new() { KvDtype = options.EffectiveKvDtype == KvCacheDtype.Fp16 ? "float16" : "float32" };
 
     private static void Validate(ConvertOptions o)
     {
@@ -74,6 +74,10 @@ public sealed class PackageConverter
         if (o.Target == ModelTarget.Cuda && o.Dtype == ModelDtype.Fp32)
         {
             throw new ModelPrepException("--target cuda needs --dtype fp16 or int4: ONNX Runtime's CUDA GroupQueryAttention takes fp16 (or bf16) only, so an fp32 graph would not run attention on the GPU.");
+        }
+        if (o.Fp16Activations && o.KvDtype == KvCacheDtype.Fp32)
+        {
+            throw new ModelPrepException("--kv-dtype fp32 needs float32 activations (--target cpu with --dtype fp32 or int4); this package computes in float16.");
         }
         if (o.MaxContext is < 1 or > 32767)
         {

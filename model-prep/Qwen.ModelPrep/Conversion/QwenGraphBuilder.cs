@@ -14,6 +14,8 @@ namespace Qwen.ModelPrep.Conversion;
 /// straight into GroupQueryAttention. The tables are built once per call and shared by all layers.
 /// GenAI graph: GroupQueryAttention rotates (do_rotary=1) with fixed α = 1 caches; seqlens_k and
 /// total_sequence_length come from attention_mask the way GenAI's own model builder derives them.
+/// KV cache narrower than the activations (--kv-dtype fp16 on an fp32 graph): GroupQueryAttention's q/k/v, past/present
+/// and cos/sin caches share one type, so the packed QKV is cast to float16 going in and the attention output back out.
 /// </remarks>
 internal sealed class QwenGraphBuilder
 {
@@ -21,6 +23,7 @@ internal sealed class QwenGraphBuilder
     private readonly QwenWeights _weights;
     private readonly ConvertOptions _options;
     private readonly DataType _act;
+    private readonly DataType _kv;
     private readonly GraphIo _io;
     private readonly int _maxContext;
     private OnnxGraphBuilder _g = null!;
@@ -33,6 +36,7 @@ internal sealed class QwenGraphBuilder
         _io = io;
         _maxContext = maxContext;
         _act = QwenWeightWriter.ActivationType(options);
+        _kv = options.EffectiveKvDtype == KvCacheDtype.Fp16 ? DataType.Float16 : DataType.Float;
     }
 
     private int H => _arch.NumHeads;
@@ -99,13 +103,13 @@ internal sealed class QwenGraphBuilder
     {
         for (var i = 0; i < _arch.NumLayers; i++)
         {
-            _g.Input(string.Format(_io.PastKey, i), _act, "batch", (long)H, pastDim, (long)D);
-            _g.Input(string.Format(_io.PastValue, i), _act, "batch", (long)H, pastDim, (long)D);
+            _g.Input(string.Format(_io.PastKey, i), _kv, "batch", (long)H, pastDim, (long)D);
+            _g.Input(string.Format(_io.PastValue, i), _kv, "batch", (long)H, pastDim, (long)D);
         }
         for (var i = 0; i < _arch.NumLayers; i++)
         {
-            _g.Output(string.Format(_io.PresentKey, i), _act, "batch", (long)H, presentDim, (long)D);
-            _g.Output(string.Format(_io.PresentValue, i), _act, "batch", (long)H, presentDim, (long)D);
+            _g.Output(string.Format(_io.PresentKey, i), _kv, "batch", (long)H, presentDim, (long)D);
+            _g.Output(string.Format(_io.PresentValue, i), _kv, "batch", (long)H, presentDim, (long)D);
         }
     }
 
@@ -198,6 +202,10 @@ internal sealed class QwenGraphBuilder
 
     private string Gqa(int layer, string packedQkv, string seqlensK, string totalSeq, string? cosCache, string? sinCache)
     {
+        if (_kv != _act)
+        {
+            packedQkv = _g.Node("Cast", [packedQkv], attributes: Attr("to", (long)_kv));
+        }
         var output = _g.NewName("attn");
         var inputs = new List<string>
         {
@@ -215,7 +223,7 @@ internal sealed class QwenGraphBuilder
             MicrosoftDomain,
             Attr("num_heads", (long)H), Attr("kv_num_heads", (long)H), Attr("scale", 1f / MathF.Sqrt(D)),
             Attr("do_rotary", cosCache is null ? 0L : 1L), Attr("rotary_interleaved", 0L));
-        return output;
+        return _kv == _act ? output : _g.Node("Cast", [output], attributes: Attr("to", (long)_act));
     }
 
     /// <summary>cos/sin of p·θᵢ for p &lt; maxContext at α = 1 (base = rotary_emb_base), as GenAI's GQA expects.</summary>
@@ -234,8 +242,8 @@ internal sealed class QwenGraphBuilder
                 sin[p * half + i] = MathF.Sin(angle);
             }
         }
-        var c = _g.Initializer(InlineFloats("cos_cache", _act, [_maxContext, half], cos));
-        var s = _g.Initializer(InlineFloats("sin_cache", _act, [_maxContext, half], sin));
+        var c = _g.Initializer(InlineFloats("cos_cache", _kv, [_maxContext, half], cos));
+        var s = _g.Initializer(InlineFloats("sin_cache", _kv, [_maxContext, half], sin));
         return (c, s);
     }
 
