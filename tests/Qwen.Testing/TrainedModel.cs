@@ -64,7 +64,11 @@ public static class TrainedModel
         GetPackageAsync(dtype, null, null, cancellationToken);
 
     /// <summary>An int4 package with another block size or lm_head width than the converter's defaults (quantization comparisons).</summary>
-    public static async Task<string> GetPackageAsync(ModelDtype dtype, int? blockSize, int? lmHeadBits, CancellationToken cancellationToken = default)
+    public static Task<string> GetPackageAsync(ModelDtype dtype, int? blockSize, int? lmHeadBits, CancellationToken cancellationToken = default) =>
+        GetPackageAsync(dtype, blockSize, lmHeadBits, null, cancellationToken);
+
+    /// <summary>A package with another block size, lm_head width or KV cache type (<c>--kv-dtype</c>) than the converter's defaults.</summary>
+    public static async Task<string> GetPackageAsync(ModelDtype dtype, int? blockSize, int? lmHeadBits, KvCacheDtype? kvDtype, CancellationToken cancellationToken = default)
     {
         var checkpoint = await GetCheckpointAsync(cancellationToken);
         var defaults = new ConvertOptions { Input = "", Output = "" };
@@ -75,6 +79,10 @@ public static class TrainedModel
         {
             name += $"-b{block}-lm{lmHead}";
         }
+        if (kvDtype is not null)
+        {
+            name += $"-kv{kvDtype.Value.ToString().ToLowerInvariant()}";
+        }
         return await TestModels.GetOrCreateAsync(Path.Combine(TestModels.Root, "packages", name),
             $"package {TestPackages.ConverterVersion}; from {CheckpointStamp}",
             (output, ct) => PackageConverter.ForSafetensors().ConvertAsync(new ConvertOptions
@@ -84,6 +92,7 @@ public static class TrainedModel
                 Dtype = dtype,
                 BlockSize = block,
                 LmHeadBits = lmHead,
+                KvDtype = kvDtype,
                 Name = "qwen-tiny-py",
             }, null, ct), cancellationToken);
     }

@@ -79,6 +79,60 @@ public sealed class TrainedModelAccuracyTests(ITestOutputHelper output)
         Assert.True(pplFp32 < 1000, $"fp32 perplexity {pplFp32}");
     }
 
+    /// <summary>
+    /// The int4 package with an fp16 KV cache (<c>--kv-dtype fp16</c>) against the default fp32-KV int4 package, both vs the
+    /// fp32 package on the same 64 windows: top-1 agreement within 0.3 points and perplexity within 0.1%.
+    /// </summary>
+    [Fact]
+    public async Task Int4Fp16Kv_HeldOutText_AgreesWithFp32LikeFp32Kv()
+    {
+        using var fp32 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Fp32), WindowLength);
+        using var int4 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Int4), WindowLength);
+        using var int4Kv16 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Int4, null, null, KvCacheDtype.Fp16), WindowLength);
+        Assert.Equal("float16", int4Kv16.Manifest.Io.KvDtype);
+        var vocab = fp32.Manifest.Architecture.VocabSize;
+        var scratch = new float[vocab];
+
+        int positions = 0, agreeInt4 = 0, agreeKv16 = 0, agreeBoth = 0;
+        double nllFp32 = 0, nllInt4 = 0, nllKv16 = 0;
+        foreach (var window in TrainedModel.Windows(64, WindowLength))
+        {
+            var ids = window.Select(t => (long)t).ToArray();
+            var logits = new[] { fp32, int4, int4Kv16 }.Select(runner =>
+            {
+                runner.Reset();
+                return runner.Forward(ids);
+            }).ToArray();
+            for (var t = 0; t < window.Length - 1; t++)
+            {
+                var a = logits[0].AsSpan(t * vocab, vocab);
+                var b = logits[1].AsSpan(t * vocab, vocab);
+                var c = logits[2].AsSpan(t * vocab, vocab);
+                var top = TensorPrimitives.IndexOfMax(a);
+                var topInt4 = TensorPrimitives.IndexOfMax(b);
+                var topKv16 = TensorPrimitives.IndexOfMax(c);
+                positions++;
+                agreeInt4 += topInt4 == top ? 1 : 0;
+                agreeKv16 += topKv16 == top ? 1 : 0;
+                agreeBoth += topInt4 == topKv16 ? 1 : 0;
+                nllFp32 -= LogSoftmaxAt(a, window[t + 1], scratch);
+                nllInt4 -= LogSoftmaxAt(b, window[t + 1], scratch);
+                nllKv16 -= LogSoftmaxAt(c, window[t + 1], scratch);
+            }
+        }
+        var pplFp32 = Math.Exp(nllFp32 / positions);
+        var pplInt4 = Math.Exp(nllInt4 / positions);
+        var pplKv16 = Math.Exp(nllKv16 / positions);
+        output.WriteLine(FormattableString.Invariant($"{positions} positions; fp32 perplexity {pplFp32:F4}"));
+        output.WriteLine(FormattableString.Invariant($"int4, fp32 KV vs fp32: top-1 agreement {agreeInt4}/{positions} = {100.0 * agreeInt4 / positions:F2}%; perplexity {pplInt4:F4} ({100 * (pplInt4 / pplFp32 - 1):F3}%)"));
+        output.WriteLine(FormattableString.Invariant($"int4, fp16 KV vs fp32: top-1 agreement {agreeKv16}/{positions} = {100.0 * agreeKv16 / positions:F2}%; perplexity {pplKv16:F4} ({100 * (pplKv16 / pplFp32 - 1):F3}%)"));
+        output.WriteLine(FormattableString.Invariant($"int4 fp16 KV vs int4 fp32 KV: same top-1 at {agreeBoth}/{positions} = {100.0 * agreeBoth / positions:F2}%"));
+
+        Assert.True(Math.Abs(agreeKv16 - agreeInt4) <= 0.003 * positions, $"fp16 KV agreement {agreeKv16} vs fp32 KV {agreeInt4} of {positions}");
+        Assert.True(Math.Abs(pplKv16 / pplInt4 - 1) <= 0.001, $"fp16 KV perplexity {pplKv16} vs fp32 KV {pplInt4}");
+        Assert.True(agreeBoth < positions || nllKv16 != nllInt4, "the fp16 KV package computed exactly what the fp32 KV one did: the option changed nothing");
+    }
+
     /// <summary>log softmax(row)[index]: exponentials in float32 (vectorized), their sum in float64.</summary>
     private static double LogSoftmaxAt(ReadOnlySpan<float> row, int index, float[] scratch)
     {
