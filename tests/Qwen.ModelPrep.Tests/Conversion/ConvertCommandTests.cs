@@ -44,4 +44,13 @@ public sealed class ConvertCommandTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Equal("model-prep: --dtype int8 is not supported; use fp32, fp16 or int4.", Assert.Single(result.ErrorLines));
     }
+
+    [Fact]
+    public async Task Convert_UnknownKvDtype_ExitsWithUsageError()
+    {
+        var result = await ModelPrepCli.RunAsync(["convert", "--input", _dir, "--output", Path.Combine(_dir, "pkg"), "--dtype", "int4", "--kv-dtype", "int8"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("model-prep: --kv-dtype int8 is not supported; use fp32 or fp16.", Assert.Single(result.ErrorLines));
+    }
 }
