@@ -9,8 +9,10 @@ public sealed class GenAiGraphTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [Fact]
-    public async Task GenAiPackage_GreedyGeneration_MatchesNativeGraph()
+    [Theory]
+    [InlineData(KvCacheDtype.Fp32)]
+    [InlineData(KvCacheDtype.Fp16)]
+    public async Task GenAiPackage_GreedyGeneration_MatchesNativeGraph(KvCacheDtype kvDtype)
     {
         // S = 64 ≥ prompt + output, so α = 1 and λ = 1: the fixed-cache GenAI graph must agree with the native one.
         var arch = FakeCheckpointReader.Architecture(hidden: 64, heads: 4, seqLength: 64, maxContext: 64);
@@ -18,7 +20,7 @@ public sealed class GenAiGraphTests : IDisposable
         var input = Directory.CreateDirectory(Path.Combine(_dir, "ckpt")).FullName;
         File.WriteAllText(Path.Combine(input, "qwen.tiktoken"), "IQ== 0\n");
         var output = Path.Combine(_dir, "pkg");
-        await new PackageConverter(_ => reader).ConvertAsync(new ConvertOptions { Input = input, Output = output, GenAi = true });
+        await new PackageConverter(_ => reader).ConvertAsync(new ConvertOptions { Input = input, Output = output, GenAi = true, KvDtype = kvDtype });
 
         int[] prompt = [11, 250, 3, 77, 140, 9, 301, 42];
         const int total = 28;
