@@ -31,7 +31,7 @@ public sealed class ConvertCommand : AsyncCommand<ConvertCommand.Settings>
         public string Target { get; init; } = "cpu";
 
         [CommandOption("--kv-dtype <DTYPE>")]
-        [Description("KV cache element type: fp32 or fp16. Default: fp16 when activations are fp16 (--dtype fp16, --target cuda), else fp32. fp16 on an fp32-activation package runs only attention in fp16 and halves the cache (docs/package-format.md).")]
+        [Description("KV cache element type: fp32 or fp16. Default: fp16 when activations are fp16 (--dtype fp16, --target cuda), else fp32. fp16 on an fp32-activation package runs only attention in fp16 and halves the cache: twice the positions per KV budget, but slower CPU attention with ONNX Runtime 1.31 (docs/benchmarks).")]
         public string? KvDtype { get; init; }
 
         [CommandOption("--block-size <N>")]

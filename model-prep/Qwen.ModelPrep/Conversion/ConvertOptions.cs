@@ -21,8 +21,10 @@ public sealed record ConvertOptions
     /// <summary>KV cache element type; null = float16 with <see cref="Fp16Activations"/>, else float32.</summary>
     /// <remarks>
     /// <see cref="KvCacheDtype.Fp16"/> with fp32 activations keeps every other op in fp32 and runs GroupQueryAttention in
-    /// fp16 (cast in and out), halving the KV bytes read per decoded token and the memory per position.
-    /// <see cref="KvCacheDtype.Fp32"/> with fp16 activations is refused.
+    /// fp16 (cast in and out), halving the KV bytes read per decoded token and the memory per position. Not the CPU
+    /// default: ONNX Runtime 1.31's CPU GroupQueryAttention converts the whole fp16 history to fp32 every step, so
+    /// attention got 39–51% slower on the benchmark machine (docs/benchmarks); the option is for fitting twice the
+    /// positions into a KV budget. <see cref="KvCacheDtype.Fp32"/> with fp16 activations is refused.
     /// </remarks>
     public KvCacheDtype? KvDtype { get; init; }
 
