@@ -72,7 +72,9 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : IAsyncLife
             ["QWEN_MAX_TOKENS"] = "400",
             ["QWEN_CONCURRENCY"] = "64",
         };
-        var r = await NodeScript.RunAsync("openai-structured.mjs", new Uri(_server.BaseUri, "v1"), Key, env);
+        // 500 requests of up to 400 tokens: about a minute on an idle 2-core machine, several when CI runs the other test
+        // projects beside it, so the limit is generous (a hang still fails).
+        var r = await NodeScript.RunAsync("openai-structured.mjs", new Uri(_server.BaseUri, "v1"), Key, env, TimeSpan.FromMinutes(10));
 
         var results = r.GetProperty("schemas");
         output.WriteLine($"{Schemas.Length} schemas x 50 seeds x 2 modes in {r.GetProperty("seconds").GetDouble():F1} s; completion tokens per sample (mean, max): " +
