@@ -35,7 +35,7 @@ public sealed class QwenChatClient : IChatClient
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var (request, tools) = BuildRequest(messages, options);
+        var (request, tools, react) = BuildRequest(messages, options);
         var text = new StringBuilder();
         GenerationUpdate? last = null;
         await foreach (var update in _engine.GenerateAsync(request, cancellationToken).ConfigureAwait(false))
@@ -43,7 +43,7 @@ public sealed class QwenChatClient : IChatClient
             text.Append(update.TextDelta);
             last = update;
         }
-        var (message, called) = Reply(text.ToString(), tools);
+        var (message, called) = Reply(text.ToString(), tools, react);
         var response = new ChatResponse(message)
         {
             ResponseId = NewId(),
@@ -56,10 +56,10 @@ public sealed class QwenChatClient : IChatClient
     }
 
     /// <inheritdoc />
-    /// <remarks>With tools the reply is parsed whole (as the reference server requires), so it arrives as one update at the end: its text (the Thought or the answer), the <see cref="FunctionCallContent"/> when the model calls a function, and the usage.</remarks>
+    /// <remarks>With tools (or calls in the history) the reply is parsed whole (as the reference server requires), so it arrives as one update at the end: its text (the Thought or the answer), the <see cref="FunctionCallContent"/> when the model calls a function, and the usage.</remarks>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var (request, tools) = BuildRequest(messages, options);
+        var (request, tools, react) = BuildRequest(messages, options);
         var responseId = NewId();
         var created = DateTimeOffset.UtcNow;
         var held = new StringBuilder();
@@ -71,14 +71,14 @@ public sealed class QwenChatClient : IChatClient
             }
             var contents = new List<AIContent>();
             var finish = MapFinish(update.FinishReason);
-            if (tools.Count > 0)
+            if (react)
             {
                 held.Append(update.TextDelta);
                 if (update.FinishReason is null)
                 {
                     continue;
                 }
-                var (message, called) = Reply(held.ToString(), tools);
+                var (message, called) = Reply(held.ToString(), tools, react);
                 contents.AddRange(message.Contents);
                 finish = called ? ChatFinishReason.ToolCalls : finish;
             }
@@ -125,7 +125,7 @@ public sealed class QwenChatClient : IChatClient
     {
     }
 
-    private (GenerationRequest Request, IReadOnlyList<QwenToolDefinition> Tools) BuildRequest(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    private (GenerationRequest Request, IReadOnlyList<QwenToolDefinition> Tools, bool ReAct) BuildRequest(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         var list = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
         if (list.Count == 0)
@@ -138,12 +138,15 @@ public sealed class QwenChatClient : IChatClient
         IReadOnlyList<int> prompt;
         IReadOnlyList<string>? stops = null;
         var assistantSoFar = "";
-        if (tools.Count > 0)
+        // Without tools (ToolMode.None, or FunctionInvokingChatClient's last round) earlier calls and results must still
+        // reach the model: they are rendered as ReAct text, and the reply is parsed the same way (any Action stays text).
+        var react = tools.Count > 0 || (builtIn && list.Any(m => m.Contents.Any(c => c is FunctionCallContent or FunctionResultContent)));
+        if (react)
         {
-            var react = ChatMessagePrompt.BuildReAct(list, tools, options?.StopSequences?.ToArray(), _engine.Tokenizer, _options.DefaultSystemPrompt, generation.MaxWindowSize);
-            prompt = react.PromptTokens;
-            stops = react.StopStrings;
-            assistantSoFar = react.IsCompletionMode ? react.RawText : "";
+            var reactPrompt = ChatMessagePrompt.BuildReAct(list, tools, options?.StopSequences?.ToArray(), _engine.Tokenizer, _options.DefaultSystemPrompt, generation.MaxWindowSize);
+            prompt = reactPrompt.PromptTokens;
+            stops = reactPrompt.StopStrings;
+            assistantSoFar = reactPrompt.IsCompletionMode ? reactPrompt.RawText : "";
         }
         else
         {
@@ -163,13 +166,13 @@ public sealed class QwenChatClient : IChatClient
         {
             request = request with { Constraint = TokenConstraint.Create(grammar, _engine.Tokenizer) };
         }
-        return (request, tools);
+        return (request, tools, react);
     }
 
-    /// <summary>The assistant message for <paramref name="text"/>: with tools, the ReAct reply parsed into its Thought and a function call, or the final answer.</summary>
-    private static (ChatMessage Message, bool Called) Reply(string text, IReadOnlyList<QwenToolDefinition> tools)
+    /// <summary>The assistant message for <paramref name="text"/>: in a ReAct conversation, the reply parsed into its Thought and a function call, or the final answer.</summary>
+    private static (ChatMessage Message, bool Called) Reply(string text, IReadOnlyList<QwenToolDefinition> tools, bool react)
     {
-        if (tools.Count == 0)
+        if (!react)
         {
             return (new ChatMessage(ChatRole.Assistant, text), false);
         }

@@ -127,6 +127,76 @@ public sealed class QwenChatClientEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetResponseAsync_FunctionInvokingChatClient_InvokesTheMethodAndSendsTheResultBack()
+    {
+        var (client, invoked) = WithFunctionInvocation();
+
+        var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "Paint it.")], InvocationOptions(invoked));
+
+        AssertRoundTrip(response.Messages, invoked);
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_FunctionInvokingChatClient_InvokesTheMethodAndSendsTheResultBack()
+    {
+        var (client, invoked) = WithFunctionInvocation();
+
+        var response = await client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "Paint it.")], InvocationOptions(invoked)).ToChatResponseAsync();
+
+        AssertRoundTrip(response.Messages, invoked);
+    }
+
+    /// <summary>What a user builds: the middleware of Microsoft.Extensions.AI over our client (its 10.0.0 build crashed on Abstractions 10.2.0).</summary>
+    private (IChatClient Client, List<Paint> Invoked) WithFunctionInvocation() =>
+        (new ChatClientBuilder(new QwenChatClient(_engine))
+            // The first request is forced to call (RequireSpecific); the middleware then drops the requirement, so the second
+            // request is in auto mode, where random weights may still write an Action: three requests at most keep it bounded.
+            .UseFunctionInvocation(configure: f => f.MaximumIterationsPerRequest = 3)
+            .Build(), []);
+
+    private static ChatOptions InvocationOptions(List<Paint> invoked)
+    {
+        // A C# method bound by AIFunctionFactory: the middleware deserializes our FunctionCallContent's arguments into the enum.
+        string SetColor(Paint color)
+        {
+            invoked.Add(color);
+            return $"painted {color}";
+        }
+        var function = AIFunctionFactory.Create(SetColor, new AIFunctionFactoryOptions
+        {
+            Name = "set_color",
+            Description = "Sets the color.",
+            // Closed like OpenAI's strict schemas: random weights never close a free property name, so an open object could run to the budget.
+            JsonSchemaCreateOptions = new AIJsonSchemaCreateOptions { TransformOptions = new AIJsonSchemaTransformOptions { DisallowAdditionalProperties = true } },
+        });
+        var options = Options(ChatToolMode.RequireSpecific("set_color"), function);
+        // Room for the forced call (a Thought of at most 200 characters, then the Action lines), and it bounds the free-text follow-up.
+        options.MaxOutputTokens = ChatOptionsMapper.ThoughtMaxChars + 40;
+        return options;
+    }
+
+    private static void AssertRoundTrip(IList<ChatMessage> messages, List<Paint> invoked)
+    {
+        var roles = string.Join(",", messages.Select(m => m.Role.Value));
+        Assert.True(messages.Count >= 3, roles);
+        var call = Assert.Single(messages[0].Contents.OfType<FunctionCallContent>());
+        Assert.Equal("set_color", call.Name);
+        Assert.Null(call.Exception);
+        var first = Assert.Single(invoked.Take(1));
+        Assert.True(Enum.IsDefined(first), $"invoked with {first}");
+        Assert.Equal(ChatRole.Tool, messages[1].Role);
+        var result = Assert.Single(messages[1].Contents.OfType<FunctionResultContent>());
+        Assert.Equal(call.CallId, result.CallId);
+        Assert.Null(result.Exception);
+        Assert.Equal($"painted {first}", result.Result?.ToString());
+        // Every call the model made was invoked, each answered by a tool message, and the last reply came after a result.
+        Assert.Equal(messages.Count(m => m.Contents.OfType<FunctionCallContent>().Any()), invoked.Count);
+        Assert.Equal(invoked.Count, messages.Count(m => m.Role == ChatRole.Tool));
+        Assert.All(invoked, color => Assert.True(Enum.IsDefined(color)));
+        Assert.Equal(ChatRole.Assistant, messages[^1].Role);
+    }
+
+    [Fact]
     public async Task GetResponseAsync_JsonSchemaResponseFormat_OutputParsesAndValidates()
     {
         var client = new QwenChatClient(_engine);
@@ -162,6 +232,19 @@ public sealed class QwenChatClientEngineTests : IAsyncLifetime
         {
             Assert.Equal(ChatFinishReason.Length, response.FinishReason);
         }
+    }
+
+    /// <summary>The parameter type of the invoked method.</summary>
+    public enum Paint
+    {
+        /// <summary>Red.</summary>
+        Red,
+
+        /// <summary>Green.</summary>
+        Green,
+
+        /// <summary>Blue.</summary>
+        Blue,
     }
 
     /// <summary>An invocable function advertised with another parameter schema.</summary>

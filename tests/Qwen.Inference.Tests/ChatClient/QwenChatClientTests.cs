@@ -164,4 +164,17 @@ public sealed class QwenChatClientTests
         Assert.Same(client, client.GetService<QwenChatClient>());
         Assert.Null(client.GetService<ChatClientMetadata>("key"));
     }
+
+    [Fact]
+    public void Abstractions_LoadedWithTheMiddlewarePackage_SameMajorMinor()
+    {
+        // Microsoft.Extensions.AI calls Abstractions members that change between minor versions (its 10.0.0 build threw
+        // MissingMethodException on ChatOptions.ContinuationToken against Abstractions 10.2.0): keep the two pins together.
+        var middleware = typeof(ChatClientBuilder).Assembly.GetName();
+        var abstractions = typeof(ChatOptions).Assembly.GetName();
+
+        Assert.Equal("Microsoft.Extensions.AI", middleware.Name);
+        Assert.Equal("Microsoft.Extensions.AI.Abstractions", abstractions.Name);
+        Assert.Equal((middleware.Version!.Major, middleware.Version.Minor), (abstractions.Version!.Major, abstractions.Version.Minor));
+    }
 }

@@ -153,6 +153,27 @@ public sealed class QwenChatClientToolTests
     }
 
     [Fact]
+    public async Task GetResponseAsync_NoToolsButCallsInHistory_CallsAndResultsReachThePromptAndTheAnswerIsParsed()
+    {
+        // FunctionInvokingChatClient's last round (and ToolMode.None) sends the history with its calls but no tools.
+        var (client, engine) = Create(" I now know the final answer.\nFinal Answer: It is sunny in Paris.");
+        ChatMessage[] history =
+        [
+            new(ChatRole.User, "Weather in Paris?"),
+            new(ChatRole.Assistant, [new FunctionCallContent("call_1", "get_weather", new Dictionary<string, object?> { ["city"] = "Paris" })]),
+            new(ChatRole.Tool, [new FunctionResultContent("call_1", "sunny, 21 C")]),
+        ];
+
+        var response = await client.GetResponseAsync(history, new ChatOptions { ToolMode = ChatToolMode.None });
+
+        var prompt = Tokenizer.Value.Decode(engine.Requests.Single().PromptTokens);
+        Assert.Contains("Action: get_weather\nAction Input: {\"city\":\"Paris\"}\nObservation: sunny, 21 C\nThought:", prompt, StringComparison.Ordinal);
+        Assert.Equal("It is sunny in Paris.", response.Text);
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+        Assert.Empty(response.Messages.Single().Contents.OfType<FunctionCallContent>());
+    }
+
+    [Fact]
     public async Task GetResponseAsync_JsonResponseFormat_ConstrainsToJson()
     {
         var (client, engine) = Create("{}");
