@@ -1,3 +1,4 @@
+using Qwen.Testing;
 using System.ClientModel;
 using Azure.AI.OpenAI;
 using OpenAI.Chat;
@@ -92,6 +93,6 @@ public sealed class RealEngineFrontTests : IAsyncLifetime
         }
         using var value = System.Text.Json.JsonDocument.Parse(content);
         using var schema = System.Text.Json.JsonDocument.Parse(Schema);
-        Assert.True(Http.SchemaCheck.Validate(value.RootElement, schema.RootElement) is null, content);
+        Assert.True(JsonSchemaSubset.Validate(value.RootElement, schema.RootElement) is null, content);
     }
 }

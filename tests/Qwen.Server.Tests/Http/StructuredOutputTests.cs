@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Qwen.Testing;
 using Xunit.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Qwen.Serving.Batch;
@@ -45,20 +46,20 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
-    public void SchemaCheck_InvalidValues_AreRejected()
+    public void JsonSchemaSubset_InvalidValues_AreRejected()
     {
         // The checker the sweep relies on must be able to fail.
-        Assert.NotNull(SchemaCheck.Validate(Parse("""{"color":"pink","ok":true}"""), Parse(Schemas[0].Schema)));
-        Assert.NotNull(SchemaCheck.Validate(Parse("""{"user":{"name":"a","admin":true},"version":3}"""), Parse(Schemas[1].Schema)));
-        Assert.NotNull(SchemaCheck.Validate(Parse("""{"tags":["a"],"note":null,"x":1}"""), Parse(Schemas[2].Schema)));
-        Assert.NotNull(SchemaCheck.Validate(Parse("""{"value":"z"}"""), Parse(Schemas[3].Schema)));
-        Assert.NotNull(SchemaCheck.Validate(Parse("""{"points":[{"id":1.5,"label":"ab"}]}"""), Parse(Schemas[4].Schema)));
-        Assert.NotNull(SchemaCheck.Validate(Parse("""{"points":[{"id":1,"label":"abcde"}]}"""), Parse(Schemas[4].Schema)));
-        Assert.NotNull(SchemaCheck.Validate(Parse("""{"points":[]}"""), Parse(Schemas[4].Schema)));
-        Assert.NotNull(SchemaCheck.Validate(Parse("""{"tags":["a","b","c","a"],"note":null}"""), Parse(Schemas[2].Schema)));
-        Assert.Null(SchemaCheck.Validate(Parse("""{"points":[{"id":-12,"label":"ab"}]}"""), Parse(Schemas[4].Schema)));
-        Assert.True(SchemaCheck.IsJsonPrefix("{\"ab"));
-        Assert.False(SchemaCheck.IsJsonPrefix("{]"));
+        Assert.NotNull(JsonSchemaSubset.Validate(Parse("""{"color":"pink","ok":true}"""), Parse(Schemas[0].Schema)));
+        Assert.NotNull(JsonSchemaSubset.Validate(Parse("""{"user":{"name":"a","admin":true},"version":3}"""), Parse(Schemas[1].Schema)));
+        Assert.NotNull(JsonSchemaSubset.Validate(Parse("""{"tags":["a"],"note":null,"x":1}"""), Parse(Schemas[2].Schema)));
+        Assert.NotNull(JsonSchemaSubset.Validate(Parse("""{"value":"z"}"""), Parse(Schemas[3].Schema)));
+        Assert.NotNull(JsonSchemaSubset.Validate(Parse("""{"points":[{"id":1.5,"label":"ab"}]}"""), Parse(Schemas[4].Schema)));
+        Assert.NotNull(JsonSchemaSubset.Validate(Parse("""{"points":[{"id":1,"label":"abcde"}]}"""), Parse(Schemas[4].Schema)));
+        Assert.NotNull(JsonSchemaSubset.Validate(Parse("""{"points":[]}"""), Parse(Schemas[4].Schema)));
+        Assert.NotNull(JsonSchemaSubset.Validate(Parse("""{"tags":["a","b","c","a"],"note":null}"""), Parse(Schemas[2].Schema)));
+        Assert.Null(JsonSchemaSubset.Validate(Parse("""{"points":[{"id":-12,"label":"ab"}]}"""), Parse(Schemas[4].Schema)));
+        Assert.True(JsonSchemaSubset.IsJsonPrefix("{\"ab"));
+        Assert.False(JsonSchemaSubset.IsJsonPrefix("{]"));
     }
 
     [Fact]
@@ -106,7 +107,7 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : IAsyncLife
                     {
                         throw new Xunit.Sdk.XunitException($"{at} is not JSON: {ex.Message}");
                     }
-                    Assert.True(SchemaCheck.Validate(value, schema) is null, $"{at}: {SchemaCheck.Validate(value, schema)}");
+                    Assert.True(JsonSchemaSubset.Validate(value, schema) is null, $"{at}: {JsonSchemaSubset.Validate(value, schema)}");
                     if (mode == "streamed")
                     {
                         Assert.True(sample.GetProperty("deltas").GetInt32() > 1, $"{at} arrived in one piece");
@@ -132,7 +133,7 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : IAsyncLife
             else
             {
                 Assert.Equal("length", sample.GetProperty("finish").GetString());
-                Assert.True(SchemaCheck.IsJsonPrefix(content), $"{name}: '{content}' is not a JSON prefix");
+                Assert.True(JsonSchemaSubset.IsJsonPrefix(content), $"{name}: '{content}' is not a JSON prefix");
             }
         }
 
@@ -170,7 +171,7 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : IAsyncLife
                 (text, finish) = (choice.GetProperty("text").GetString()!, choice.GetProperty("finish_reason").GetString());
             }
             Assert.Equal("stop", finish);
-            Assert.True(SchemaCheck.Validate(Parse(text), Parse(schema)) is null, $"seed {seed}: {text}");
+            Assert.True(JsonSchemaSubset.Validate(Parse(text), Parse(schema)) is null, $"seed {seed}: {text}");
         }
     }
 
@@ -193,7 +194,7 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : IAsyncLife
             }
             Assert.StartsWith("call_", call.GetProperty("id").GetString(), StringComparison.Ordinal);
             var arguments = Parse(call.GetProperty("arguments").GetString()!);
-            Assert.True(SchemaCheck.Validate(arguments, tools[name]) is null, $"{at}: {arguments} {SchemaCheck.Validate(arguments, tools[name])}");
+            Assert.True(JsonSchemaSubset.Validate(arguments, tools[name]) is null, $"{at}: {arguments} {JsonSchemaSubset.Validate(arguments, tools[name])}");
         }
 
         var seed = 0;
@@ -238,7 +239,7 @@ public sealed class StructuredOutputTests(ITestOutputHelper output) : IAsyncLife
         var choice = response.Body["choices"]![0]!;
         Assert.Equal("stop", choice["finish_reason"]!.GetValue<string>());
         var content = choice["message"]!["content"]!.GetValue<string>();
-        Assert.True(SchemaCheck.Validate(Parse(content), Parse(Schemas[2].Schema)) is null, content);
+        Assert.True(JsonSchemaSubset.Validate(Parse(content), Parse(Schemas[2].Schema)) is null, content);
     }
 
     [Fact]

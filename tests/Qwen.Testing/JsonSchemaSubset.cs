@@ -1,15 +1,36 @@
+using System.Text;
 using System.Text.Json;
 
-namespace Qwen.Inference.Tests.Constraints;
+namespace Qwen.Testing;
 
 /// <summary>
 /// An independent validator for the schema subset constrained decoding supports, over parsed JSON (it shares no code
 /// with the grammar compiler): returns the first violation, or null. JSON Schema semantics, except that properties must
-/// appear in declared order, as constrained decoding generates them.
+/// appear in declared order, as constrained decoding generates them. Shared by the engine and HTTP tests.
 /// </summary>
-internal static class SubsetSchemaValidator
+public static class JsonSchemaSubset
 {
-    public static string? Validate(JsonElement schema, JsonElement value, JsonElement? root = null, string at = "$")
+    /// <summary>The first way <paramref name="value"/> breaks <paramref name="schema"/>, or null when it is valid.</summary>
+    public static string? Validate(JsonElement value, JsonElement schema) => Check(schema, value, null, "$");
+
+    /// <summary>True when <paramref name="text"/> is a prefix of some JSON text (what a generation cut off by max_tokens leaves).</summary>
+    public static bool IsJsonPrefix(string text)
+    {
+        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(text), isFinalBlock: false, state: default);
+        try
+        {
+            while (reader.Read())
+            {
+            }
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string? Check(JsonElement schema, JsonElement value, JsonElement? root, string at)
     {
         root ??= schema;
         if (schema.ValueKind == JsonValueKind.True)
@@ -23,11 +44,11 @@ internal static class SubsetSchemaValidator
             {
                 target = target.GetProperty(part);
             }
-            return Validate(target, value, root, at);
+            return Check(target, value, root, at);
         }
         if (schema.TryGetProperty("anyOf", out var anyOf))
         {
-            return anyOf.EnumerateArray().Any(s => Validate(s, value, root, at) is null) ? null : $"{at}: matches no anyOf alternative";
+            return anyOf.EnumerateArray().Any(s => Check(s, value, root, at) is null) ? null : $"{at}: matches no anyOf alternative";
         }
         if (schema.TryGetProperty("const", out var constant))
         {
@@ -73,7 +94,7 @@ internal static class SubsetSchemaValidator
                     var i = 0;
                     foreach (var item in value.EnumerateArray())
                     {
-                        if (Validate(items, item, root, $"{at}[{i++}]") is { } error)
+                        if (Check(items, item, root, $"{at}[{i++}]") is { } error)
                         {
                             return error;
                         }
@@ -110,7 +131,7 @@ internal static class SubsetSchemaValidator
             }
             last = index;
             required.Remove(member.Name);
-            if (Validate(properties.GetProperty(member.Name), member.Value, root, $"{at}.{member.Name}") is { } error)
+            if (Check(properties.GetProperty(member.Name), member.Value, root, $"{at}.{member.Name}") is { } error)
             {
                 return error;
             }
