@@ -30,15 +30,9 @@ internal static class ChoiceStreams
                 throw;
             }
         }).ToArray();
+        // A failed pump has already completed the channel with its error and cancelled the others; this ends it otherwise.
         var all = Task.WhenAll(pumps).ContinueWith(
-            t =>
-            {
-                if (t.IsFaulted)
-                {
-                    siblings.Cancel();
-                }
-                merged.Writer.TryComplete(t.Exception?.InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException) ?? t.Exception?.InnerException);
-            },
+            _ => merged.Writer.TryComplete(),
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {

@@ -115,18 +115,7 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
         GenerationRequestChecks.Validate(request, Manifest.Architecture.VocabSize, ContextLength);
         cancellationToken.ThrowIfCancellationRequested();
         var state = CreateState(request);
-        lock (_gate)
-        {
-            if (!_scheduler.TryEnqueue(state.Sequence))
-            {
-                Metrics.RequestRejected();
-                throw new EngineBusyException(_scheduler.QueueDepth, _options.MaxQueueLength, _options.RetryAfter);
-            }
-            _requests.Add(state.Sequence.Id, state);
-            Metrics.RequestAdmitted(state.Sequence.PromptLength);
-            Metrics.SetOccupancy(_scheduler.QueueDepth, _scheduler.RunningCount);
-        }
-        _wake.Release();
+        Admit([state]);
         return ReadAsync(state, cancellationToken);
     }
 
@@ -179,9 +168,20 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
             throw new ChoiceCountExceededException(choices.Count, _runner.MaxBatchSize);
         }
         var states = choices.Select(CreateState).ToArray();
+        Admit(states);
+        return [.. states.Select(s => ReadAsync(s, cancellationToken))];
+    }
+
+    /// <summary>Queues one request, or the choices of one prompt as a group, and wakes the loop.</summary>
+    /// <exception cref="EngineBusyException">The admission queue is full.</exception>
+    private void Admit(IReadOnlyList<SchedulerRequest> states)
+    {
         lock (_gate)
         {
-            if (!_scheduler.TryEnqueueGroup([.. states.Select(s => s.Sequence)]))
+            var queued = states.Count == 1
+                ? _scheduler.TryEnqueue(states[0].Sequence)
+                : _scheduler.TryEnqueueGroup([.. states.Select(s => s.Sequence)]);
+            if (!queued)
             {
                 Metrics.RequestRejected();
                 throw new EngineBusyException(_scheduler.QueueDepth, _options.MaxQueueLength, _options.RetryAfter);
@@ -194,7 +194,6 @@ public sealed class QwenScheduler : IGenerationEngine, IPromptScorer
             Metrics.SetOccupancy(_scheduler.QueueDepth, _scheduler.RunningCount);
         }
         _wake.Release();
-        return [.. states.Select(s => ReadAsync(s, cancellationToken))];
     }
 
     private SchedulerRequest CreateState(GenerationRequest request)
