@@ -109,16 +109,7 @@ public sealed class ChatCompletionsHandler(IGenerationEngineProvider engines, IC
         {
             grammar = request.ResponseGrammar;
         }
-        try
-        {
-            return grammar is null ? null : TokenConstraint.Create(grammar, engine.Tokenizer);
-        }
-        catch (UnsupportedSchemaException ex)
-        {
-            // Checked when the grammar was built; kept so a compiler refusal is a 400 naming the keyword, never a 500.
-            throw OpenAiException.Invalid(prompt.UsesTools ? (request.LegacyFunctions ? "functions" : "tools") : "response_format",
-                $"'{ex.Keyword}' at '{(ex.Path.Length == 0 ? "/" : ex.Path)}' is not supported: {ex.Message}", "unsupported_schema");
-        }
+        return ChoiceGenerator.Compile(grammar, engine.Tokenizer, prompt.UsesTools ? (request.LegacyFunctions ? "functions" : "tools") : "response_format");
     }
 
     private async Task StreamChatAsync(

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
+using Qwen.Inference.Tokenization;
 
 namespace Qwen.Serving.Http;
 
@@ -11,6 +12,23 @@ public sealed class ChoiceGenerator(IServingMetrics metrics)
 {
     /// <summary>The metrics the generations are recorded in.</summary>
     public IServingMetrics Metrics => metrics;
+
+    /// <summary>Compiles the request's output grammar for the engine's vocabulary; null when there is none.</summary>
+    /// <param name="grammar">The grammar (response_format, or a forced tool call).</param>
+    /// <param name="tokenizer">The engine's tokenizer.</param>
+    /// <param name="param">The request field the grammar came from, named by the error.</param>
+    /// <exception cref="OpenAiException">400 <c>unsupported_schema</c> naming the keyword (the reader checks schemas first; this keeps a compiler refusal a 400, never a 500).</exception>
+    public static TokenConstraint? Compile(Grammar? grammar, QwenTokenizer tokenizer, string param)
+    {
+        try
+        {
+            return grammar is null ? null : TokenConstraint.Create(grammar, tokenizer);
+        }
+        catch (UnsupportedSchemaException ex)
+        {
+            throw OpenAiException.Invalid(param, $"'{ex.Keyword}' at '{(ex.Path.Length == 0 ? "/" : ex.Path)}' is not supported: {ex.Message}", "unsupported_schema");
+        }
+    }
 
     /// <summary>One engine request per choice (<c>n</c>), after checking the prompt and <c>max_tokens</c> against the context.</summary>
     public static GenerationRequest[] BuildRequests(IGenerationEngine engine, ChatCompletionRequest request, IReadOnlyList<int> prompt, IReadOnlyList<string> stops, string cacheScope, TokenConstraint? constraint = null)

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Qwen.Inference.Constraints;
 using Qwen.Inference.Generation;
 using Qwen.Inference.Scoring;
 using Qwen.Inference.Tokenization;
@@ -54,15 +53,7 @@ public sealed class CompletionsHandler(IGenerationEngineProvider engines, ApiReq
         }
         else
         {
-            TokenConstraint? constraint;
-            try
-            {
-                constraint = request.ResponseGrammar is { } grammar ? TokenConstraint.Create(grammar, tokenizer) : null;
-            }
-            catch (UnsupportedSchemaException ex)
-            {
-                throw OpenAiException.Invalid("response_format", $"'{ex.Keyword}' at '{(ex.Path.Length == 0 ? "/" : ex.Path)}' is not supported: {ex.Message}", "unsupported_schema");
-            }
+            var constraint = ChoiceGenerator.Compile(request.ResponseGrammar, tokenizer, "response_format");
             var requests = ChoiceGenerator.BuildRequests(engine, request, prompt, request.Stop, CallerIdentity.CacheScope(context, request.User), constraint);
             if (request.Stream)
             {
