@@ -39,21 +39,11 @@ public sealed class QwenSchedulerChoicesModelTests
         return [.. tokens.Select(t => t.ToArray())];
     }
 
-    private static async Task<int[]> Collect(IAsyncEnumerable<GenerationUpdate> updates)
-    {
-        var tokens = new List<int>();
-        await foreach (var update in updates)
-        {
-            tokens.AddRange(update.Tokens.Select(t => t.Id));
-        }
-        return [.. tokens];
-    }
-
     [Fact]
     public async Task GenerateChoicesAsync_FourGreedyChoices_OnePrefillOneBatchEachEqualsASingleRun()
     {
         await using var engine = await CreateScheduler(batch: 4);
-        var single = await Collect(engine.GenerateAsync(Request(SamplingOptions.Greedy)));
+        var single = await UpdateStreams.TokenIdsAsync(engine.GenerateAsync(Request(SamplingOptions.Greedy)));
         var before = engine.Metrics.Snapshot();
 
         var choices = await CollectChoices(engine.GenerateChoicesAsync([.. Enumerable.Range(0, 4).Select(_ => Request(SamplingOptions.Greedy))]), 4);
@@ -83,7 +73,7 @@ public sealed class QwenSchedulerChoicesModelTests
         await using var solo = await CreateScheduler(batch: 1);
         for (var i = 0; i < requests.Length; i++)
         {
-            Assert.Equal(await Collect(solo.GenerateAsync(requests[i])), first[i]);
+            Assert.Equal(await UpdateStreams.TokenIdsAsync(solo.GenerateAsync(requests[i])), first[i]);
         }
         Assert.Equal(2, engine.Metrics.Snapshot().PrefillRuns);
     }
@@ -92,7 +82,7 @@ public sealed class QwenSchedulerChoicesModelTests
     public async Task StartChoices_CancelTheChoiceThatPrefilled_OthersFinishUnchanged()
     {
         await using var engine = await CreateScheduler(batch: 3);
-        var single = await Collect(engine.GenerateAsync(Request(SamplingOptions.Greedy)));
+        var single = await UpdateStreams.TokenIdsAsync(engine.GenerateAsync(Request(SamplingOptions.Greedy)));
         var streams = engine.StartChoices([.. Enumerable.Range(0, 3).Select(_ => Request(SamplingOptions.Greedy))]);
 
         using var cancel = new CancellationTokenSource();
@@ -103,7 +93,7 @@ public sealed class QwenSchedulerChoicesModelTests
                 cancel.Cancel();
             }
         });
-        var rest = await Task.WhenAll(Collect(streams[1]), Collect(streams[2]));
+        var rest = await Task.WhenAll(UpdateStreams.TokenIdsAsync(streams[1]), UpdateStreams.TokenIdsAsync(streams[2]));
 
         Assert.All(rest, r => Assert.Equal(single, r));
         Assert.Equal(1, engine.Metrics.Snapshot().CancelledRequests);

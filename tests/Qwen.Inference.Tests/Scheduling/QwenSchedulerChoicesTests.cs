@@ -42,16 +42,6 @@ public sealed class QwenSchedulerChoicesTests
         return [.. tokens.Select(t => t.ToArray())];
     }
 
-    private static async Task<int[]> Collect(IAsyncEnumerable<GenerationUpdate> updates)
-    {
-        var tokens = new List<int>();
-        await foreach (var update in updates)
-        {
-            tokens.AddRange(update.Tokens.Select(t => t.Id));
-        }
-        return [.. tokens];
-    }
-
     [Fact]
     public async Task GenerateChoicesAsync_FourChoices_OnePrefillThreeRowCopiesAllDecodedTogether()
     {
@@ -128,7 +118,7 @@ public sealed class QwenSchedulerChoicesTests
         await using var engine = Create(runner);
         var single = Prompt(3, 5);
         var prompt = Prompt(4, 6);
-        var singleTask = Collect(engine.GenerateAsync(new GenerationRequest { PromptTokens = single, MaxNewTokens = 4 }));
+        var singleTask = UpdateStreams.TokenIdsAsync(engine.GenerateAsync(new GenerationRequest { PromptTokens = single, MaxNewTokens = 4 }));
         runner.Gate.Release(); // the single request's prefill: it holds one of the three rows
         await WaitUntil(() => engine.Metrics.Snapshot().GeneratedTokens == 1);
 
@@ -163,7 +153,7 @@ public sealed class QwenSchedulerChoicesTests
             }
         });
         runner.Gate.Release(1000);
-        var rest = await Task.WhenAll(Collect(streams[1]), Collect(streams[2])).WaitAsync(TimeSpan.FromSeconds(30));
+        var rest = await Task.WhenAll(UpdateStreams.TokenIdsAsync(streams[1]), UpdateStreams.TokenIdsAsync(streams[2])).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.All(rest, o => Assert.Equal(Alone(prompt, 30), o));
         Assert.Equal(1, engine.Metrics.Snapshot().CancelledRequests);

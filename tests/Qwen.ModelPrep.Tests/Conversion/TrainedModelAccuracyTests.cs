@@ -29,44 +29,16 @@ public sealed class TrainedModelAccuracyTests(ITestOutputHelper output)
         using var fp32 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Fp32), WindowLength);
         using var int4 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Int4), WindowLength);
         using var fp16 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Fp16), WindowLength);
-        var vocab = fp32.Manifest.Architecture.VocabSize;
-        var scratch = new float[vocab];
+        var all = TrainedModel.Windows(windows, WindowLength);
+        var fp16Windows = Enumerable.Range(0, all.Length).Where(i => i % fp16Every == 0).ToArray();
 
-        int positions = 0, positionsFp16 = 0, agreeInt4 = 0, agreeFp16 = 0, index = 0;
-        double nllFp32 = 0, nllInt4 = 0, nllFp32Sub = 0, nllFp16 = 0;
-        foreach (var window in TrainedModel.Windows(windows, WindowLength))
-        {
-            var ids = window.Select(t => (long)t).ToArray();
-            var withFp16 = index++ % fp16Every == 0;
-            var logits = (withFp16 ? new[] { fp32, int4, fp16 } : [fp32, int4]).Select(runner =>
-            {
-                runner.Reset();
-                return runner.Forward(ids);
-            }).ToArray();
-            for (var t = 0; t < window.Length - 1; t++)
-            {
-                var a = logits[0].AsSpan(t * vocab, vocab);
-                var b = logits[1].AsSpan(t * vocab, vocab);
-                var top = TensorPrimitives.IndexOfMax(a);
-                var nll = -LogSoftmaxAt(a, window[t + 1], scratch);
-                positions++;
-                agreeInt4 += TensorPrimitives.IndexOfMax(b) == top ? 1 : 0;
-                nllFp32 += nll;
-                nllInt4 -= LogSoftmaxAt(b, window[t + 1], scratch);
-                if (withFp16)
-                {
-                    var c = logits[2].AsSpan(t * vocab, vocab);
-                    positionsFp16++;
-                    agreeFp16 += TensorPrimitives.IndexOfMax(c) == top ? 1 : 0;
-                    nllFp32Sub += nll;
-                    nllFp16 -= LogSoftmaxAt(c, window[t + 1], scratch);
-                }
-            }
-        }
-        var pplFp32 = Math.Exp(nllFp32 / positions);
-        var pplInt4 = Math.Exp(nllInt4 / positions);
-        var pplFp16 = Math.Exp(nllFp16 / positionsFp16);
-        var pplFp32Sub = Math.Exp(nllFp32Sub / positionsFp16);
+        var reference = HeldOut.Score(fp32, all);
+        var quantized = HeldOut.Score(int4, all);
+        var half = HeldOut.Score(fp16, [.. fp16Windows.Select(i => all[i])]);
+        var referenceSub = reference.Only(fp16Windows);
+        int positions = reference.Positions, positionsFp16 = half.Positions;
+        int agreeInt4 = quantized.Agreement(reference), agreeFp16 = half.Agreement(referenceSub);
+        double pplFp32 = reference.Perplexity, pplInt4 = quantized.Perplexity, pplFp16 = half.Perplexity, pplFp32Sub = referenceSub.Perplexity;
         output.WriteLine(FormattableString.Invariant($"{windows} windows × {WindowLength} tokens, {positions} positions; fp32 perplexity {pplFp32:F4}"));
         output.WriteLine(FormattableString.Invariant($"int4 vs fp32: top-1 agreement {agreeInt4}/{positions} = {100.0 * agreeInt4 / positions:F2}%; perplexity {pplInt4:F4} ({100 * (pplInt4 / pplFp32 - 1):F3}%)"));
         output.WriteLine(FormattableString.Invariant($"fp16 vs fp32: top-1 agreement {agreeFp16}/{positionsFp16} = {100.0 * agreeFp16 / positionsFp16:F2}%; perplexity {pplFp16:F4} vs {pplFp32Sub:F4} ({100 * (pplFp16 / pplFp32Sub - 1):F3}%)"));
@@ -90,39 +62,12 @@ public sealed class TrainedModelAccuracyTests(ITestOutputHelper output)
         using var int4 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Int4), WindowLength);
         using var int4Kv16 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Int4, null, null, KvCacheDtype.Fp16), WindowLength);
         Assert.Equal("float16", int4Kv16.Manifest.Io.KvDtype);
-        var vocab = fp32.Manifest.Architecture.VocabSize;
-        var scratch = new float[vocab];
-
-        int positions = 0, agreeInt4 = 0, agreeKv16 = 0, agreeBoth = 0;
-        double nllFp32 = 0, nllInt4 = 0, nllKv16 = 0;
-        foreach (var window in TrainedModel.Windows(64, WindowLength))
-        {
-            var ids = window.Select(t => (long)t).ToArray();
-            var logits = new[] { fp32, int4, int4Kv16 }.Select(runner =>
-            {
-                runner.Reset();
-                return runner.Forward(ids);
-            }).ToArray();
-            for (var t = 0; t < window.Length - 1; t++)
-            {
-                var a = logits[0].AsSpan(t * vocab, vocab);
-                var b = logits[1].AsSpan(t * vocab, vocab);
-                var c = logits[2].AsSpan(t * vocab, vocab);
-                var top = TensorPrimitives.IndexOfMax(a);
-                var topInt4 = TensorPrimitives.IndexOfMax(b);
-                var topKv16 = TensorPrimitives.IndexOfMax(c);
-                positions++;
-                agreeInt4 += topInt4 == top ? 1 : 0;
-                agreeKv16 += topKv16 == top ? 1 : 0;
-                agreeBoth += topInt4 == topKv16 ? 1 : 0;
-                nllFp32 -= LogSoftmaxAt(a, window[t + 1], scratch);
-                nllInt4 -= LogSoftmaxAt(b, window[t + 1], scratch);
-                nllKv16 -= LogSoftmaxAt(c, window[t + 1], scratch);
-            }
-        }
-        var pplFp32 = Math.Exp(nllFp32 / positions);
-        var pplInt4 = Math.Exp(nllInt4 / positions);
-        var pplKv16 = Math.Exp(nllKv16 / positions);
+        var windows = TrainedModel.Windows(64, WindowLength);
+        var reference = HeldOut.Score(fp32, windows);
+        var kv32 = HeldOut.Score(int4, windows);
+        var kv16 = HeldOut.Score(int4Kv16, windows);
+        int positions = reference.Positions, agreeInt4 = kv32.Agreement(reference), agreeKv16 = kv16.Agreement(reference), agreeBoth = kv16.Agreement(kv32);
+        double pplFp32 = reference.Perplexity, pplInt4 = kv32.Perplexity, pplKv16 = kv16.Perplexity;
         output.WriteLine(FormattableString.Invariant($"{positions} positions; fp32 perplexity {pplFp32:F4}"));
         output.WriteLine(FormattableString.Invariant($"int4, fp32 KV vs fp32: top-1 agreement {agreeInt4}/{positions} = {100.0 * agreeInt4 / positions:F2}%; perplexity {pplInt4:F4} ({100 * (pplInt4 / pplFp32 - 1):F3}%)"));
         output.WriteLine(FormattableString.Invariant($"int4, fp16 KV vs fp32: top-1 agreement {agreeKv16}/{positions} = {100.0 * agreeKv16 / positions:F2}%; perplexity {pplKv16:F4} ({100 * (pplKv16 / pplFp32 - 1):F3}%)"));
@@ -130,7 +75,77 @@ public sealed class TrainedModelAccuracyTests(ITestOutputHelper output)
 
         Assert.True(Math.Abs(agreeKv16 - agreeInt4) <= 0.003 * positions, $"fp16 KV agreement {agreeKv16} vs fp32 KV {agreeInt4} of {positions}");
         Assert.True(Math.Abs(pplKv16 / pplInt4 - 1) <= 0.001, $"fp16 KV perplexity {pplKv16} vs fp32 KV {pplInt4}");
-        Assert.True(agreeBoth < positions || nllKv16 != nllInt4, "the fp16 KV package computed exactly what the fp32 KV one did: the option changed nothing");
+        Assert.True(agreeBoth < positions || kv16.TotalNll != kv32.TotalNll, "the fp16 KV package computed exactly what the fp32 KV one did: the option changed nothing");
+    }
+
+    /// <summary>One package's teacher-forced predictions on held-out windows: per window and position, its greedy next token and the negative log-likelihood of the true one.</summary>
+    /// <remarks>Keeps two numbers per position, not the logits (a window's logits are 128 × 151,936 floats).</remarks>
+    private sealed class HeldOut(int[][] top, double[][] nll)
+    {
+        private readonly int[][] _top = top;
+        private readonly double[][] _nll = nll;
+
+        /// <summary>Runs each window from an empty cache.</summary>
+        public static HeldOut Score(PackageRunner runner, IReadOnlyList<int[]> windows)
+        {
+            var vocab = runner.Manifest.Architecture.VocabSize;
+            var scratch = new float[vocab];
+            var top = new int[windows.Count][];
+            var nll = new double[windows.Count][];
+            for (var w = 0; w < windows.Count; w++)
+            {
+                var window = windows[w];
+                runner.Reset();
+                var logits = runner.Forward([.. window.Select(t => (long)t)]);
+                top[w] = new int[window.Length - 1];
+                nll[w] = new double[window.Length - 1];
+                for (var t = 0; t < window.Length - 1; t++)
+                {
+                    var row = logits.AsSpan(t * vocab, vocab);
+                    top[w][t] = TensorPrimitives.IndexOfMax(row);
+                    nll[w][t] = -LogSoftmaxAt(row, window[t + 1], scratch);
+                }
+            }
+            return new HeldOut(top, nll);
+        }
+
+        public int Positions => _top.Sum(t => t.Length);
+
+        /// <summary>Sum of the negative log-likelihoods, window by window in order.</summary>
+        public double TotalNll
+        {
+            get
+            {
+                var sum = 0.0;
+                foreach (var window in _nll)
+                {
+                    foreach (var value in window)
+                    {
+                        sum += value;
+                    }
+                }
+                return sum;
+            }
+        }
+
+        public double Perplexity => Math.Exp(TotalNll / Positions);
+
+        /// <summary>Positions where this package's greedy token equals <paramref name="other"/>'s (same windows).</summary>
+        public int Agreement(HeldOut other)
+        {
+            var count = 0;
+            for (var w = 0; w < _top.Length; w++)
+            {
+                for (var t = 0; t < _top[w].Length; t++)
+                {
+                    count += _top[w][t] == other._top[w][t] ? 1 : 0;
+                }
+            }
+            return count;
+        }
+
+        /// <summary>The scores of the given windows only, in that order.</summary>
+        public HeldOut Only(IReadOnlyList<int> windows) => new([.. windows.Select(w => _top[w])], [.. windows.Select(w => _nll[w])]);
     }
 
     /// <summary>log softmax(row)[index]: exponentials in float32 (vectorized), their sum in float64.</summary>
@@ -160,43 +175,17 @@ public sealed class TrainedModelAccuracyTests(ITestOutputHelper output)
         }
         using var fp32 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Fp32), WindowLength);
         var windows = TrainedModel.Windows(64, WindowLength);
-        var vocab = fp32.Manifest.Architecture.VocabSize;
-        var scratch = new float[vocab];
-        var reference = windows.Select(w =>
-        {
-            fp32.Reset();
-            return fp32.Forward(w.Select(t => (long)t).ToArray());
-        }).ToArray();
-        double nllFp32 = 0;
-        var positions = 0;
-        for (var i = 0; i < windows.Length; i++)
-        {
-            for (var t = 0; t < windows[i].Length - 1; t++, positions++)
-            {
-                nllFp32 -= LogSoftmaxAt(reference[i].AsSpan(t * vocab, vocab), windows[i][t + 1], scratch);
-            }
-        }
-        var pplFp32 = Math.Exp(nllFp32 / positions);
+        var reference = HeldOut.Score(fp32, windows);
+        var positions = reference.Positions;
+        var pplFp32 = reference.Perplexity;
         output.WriteLine(FormattableString.Invariant($"fp32 perplexity {pplFp32:F4} over {positions} positions"));
         output.WriteLine("| block | lm_head bits | top-1 agreement | perplexity | vs fp32 |");
         foreach (var (block, lmHead) in new[] { (32, 8), (64, 8), (128, 8), (32, 4), (128, 4) })
         {
             using var int4 = new PackageRunner(await TrainedModel.GetPackageAsync(ModelDtype.Int4, block, lmHead), WindowLength);
-            double nll = 0;
-            var agree = 0;
-            for (var i = 0; i < windows.Length; i++)
-            {
-                int4.Reset();
-                var logits = int4.Forward(windows[i].Select(t => (long)t).ToArray());
-                for (var t = 0; t < windows[i].Length - 1; t++)
-                {
-                    var a = reference[i].AsSpan(t * vocab, vocab);
-                    var b = logits.AsSpan(t * vocab, vocab);
-                    agree += TensorPrimitives.IndexOfMax(a) == TensorPrimitives.IndexOfMax(b) ? 1 : 0;
-                    nll -= LogSoftmaxAt(b, windows[i][t + 1], scratch);
-                }
-            }
-            var ppl = Math.Exp(nll / positions);
+            var variant = HeldOut.Score(int4, windows);
+            var agree = variant.Agreement(reference);
+            var ppl = variant.Perplexity;
             output.WriteLine(FormattableString.Invariant($"| {block} | {lmHead} | {agree:N0} / {positions:N0} = {100.0 * agree / positions:F2}% | {ppl:F2} | {100 * (ppl / pplFp32 - 1):+0.00;-0.00}% |"));
             Assert.True(agree > positions / 2, $"int4 b{block} lm{lmHead} agreement {agree}/{positions}: not a working package");
         }
