@@ -82,8 +82,7 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
         AnsiConsole.MarkupLineInterpolated($"Load average (1 min): {report.LoadAverageAtStart:F2}{(report.LoadAverageAtStart >= 1.5 ? " — the machine is busy; these figures will not be comparable" : "")}");
 
         AnsiConsole.MarkupLine("[bold]Memory read bandwidth[/] (multi-threaded streaming read of 1 GiB)…");
-        report.ReadBandwidthGBps = BandwidthProbe.MeasureReadBytesPerSecond() / 1e9;
-        report.ReadBandwidthProbesGBps.Add(report.ReadBandwidthGBps);
+        report.ReadBandwidthProbesGBps.Add(BandwidthProbe.MeasureReadBytesPerSecond() / 1e9);
         AnsiConsole.MarkupLineInterpolated($"  {report.ReadBandwidthGBps:F1} GB/s (probed again at the end; the roofline uses the higher)");
 
         var provider = settings.ExecutionProvider.ToLowerInvariant() switch
@@ -103,7 +102,6 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
         }
         var engine = new EngineBenchmarks(package, settings.Threads, provider);
         report.WeightBytesPerToken = engine.WeightBytesPerDecodedToken();
-        report.RooflineTokensPerSecond = report.ReadBandwidthGBps * 1e9 / report.WeightBytesPerToken;
         AnsiConsole.MarkupLineInterpolated($"  weights read per decoded token: {report.WeightBytesPerToken / 1e6:F0} MB → roofline {report.RooflineTokensPerSecond:F1} tokens/s at batch 1");
 
         AnsiConsole.MarkupLine("[bold]Engine: prefill, decode at batch 1, time to first token[/]…");
@@ -134,11 +132,6 @@ public sealed class BenchmarkCommand : AsyncCommand<BenchmarkCommand.Settings>
         var again = BandwidthProbe.MeasureReadBytesPerSecond() / 1e9;
         report.ReadBandwidthProbesGBps.Add(again);
         AnsiConsole.MarkupLineInterpolated($"Memory read bandwidth again: {again:F1} GB/s");
-        if (again > report.ReadBandwidthGBps)
-        {
-            report.ReadBandwidthGBps = again;
-            report.RooflineTokensPerSecond = again * 1e9 / report.WeightBytesPerToken;
-        }
         report.FinishedUtc = DateTime.UtcNow;
         Directory.CreateDirectory(settings.Output);
         report.Write(settings.Output);

@@ -11,12 +11,13 @@ public sealed class BenchmarkReport
     public string Machine { get; set; } = "";
     public DateTime StartedUtc { get; set; }
     public DateTime FinishedUtc { get; set; }
-    /// <summary>The higher of the probes: the roofline's bandwidth.</summary>
-    public double ReadBandwidthGBps { get; set; }
     /// <summary>Every bandwidth probe of the run (at the start and at the end).</summary>
     public List<double> ReadBandwidthProbesGBps { get; set; } = [];
+    /// <summary>The higher of the probes: the roofline's bandwidth.</summary>
+    public double ReadBandwidthGBps => ReadBandwidthProbesGBps.Count == 0 ? 0 : ReadBandwidthProbesGBps.Max();
     public double WeightBytesPerToken { get; set; }
-    public double RooflineTokensPerSecond { get; set; }
+    /// <summary>Batch-1 decode tokens/s if every decoded token read the weights once at <see cref="ReadBandwidthGBps"/>.</summary>
+    public double RooflineTokensPerSecond => WeightBytesPerToken == 0 ? 0 : ReadBandwidthGBps * 1e9 / WeightBytesPerToken;
     public SingleStreamResult? Engine { get; set; }
     public SingleStreamResult? GenAi { get; set; }
     /// <summary>The ONNX Runtime GenAI version the peer process ran.</summary>

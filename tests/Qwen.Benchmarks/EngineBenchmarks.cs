@@ -8,8 +8,8 @@ using Qwen.Inference.Scheduling;
 
 namespace Qwen.Benchmarks;
 
-/// <summary>Benchmarks of the batching engine on one package, on the given execution provider.</summary>
-public sealed class EngineBenchmarks(string package, int? threads, ExecutionProvider provider = ExecutionProvider.Cpu)
+/// <summary>Benchmarks of the batching engine on one package, on the given execution provider (with ONNX Runtime's profiler when <paramref name="profilePrefix"/> is set).</summary>
+public sealed class EngineBenchmarks(string package, int? threads, ExecutionProvider provider = ExecutionProvider.Cpu, string? profilePrefix = null)
 {
     private readonly ModelManifest _manifest = ModelPackage.Open(package, PackageVerification.SizesOnly).Manifest;
 
@@ -125,7 +125,7 @@ public sealed class EngineBenchmarks(string package, int? threads, ExecutionProv
         {
             var prefix = Path.Combine(Path.GetFullPath(outputDirectory), $"ort-profile-{name}");
             var started = DateTime.UtcNow;
-            var bench = new EngineBenchmarks(package, threads, provider) { _profilePrefix = prefix };
+            var bench = new EngineBenchmarks(package, threads, provider, prefix);
             await using (var engine = bench.Create(batch, prompt + decodeTokens + 1, prefixReuse: false))
             {
                 await RunAll(engine, batch, prompt, decodeTokens, seed: 500, cancellationToken);
@@ -137,11 +137,9 @@ public sealed class EngineBenchmarks(string package, int? threads, ExecutionProv
         return summary.ToString();
     }
 
-    private string? _profilePrefix;
-
     private QwenScheduler Create(int batch, int sequence, bool prefixReuse) => QwenScheduler.Load(package, new QwenSchedulerOptions
     {
-        Runtime = new ModelRuntimeOptions { IntraOpThreads = threads, Verification = PackageVerification.SizesOnly, ExecutionProvider = provider, ProfilePathPrefix = _profilePrefix },
+        Runtime = new ModelRuntimeOptions { IntraOpThreads = threads, Verification = PackageVerification.SizesOnly, ExecutionProvider = provider, ProfilePathPrefix = profilePrefix },
         Scheduling = new SchedulerOptions { MaxBatchSize = batch, MaxSequenceLength = sequence, MaxQueueLength = batch, EnablePrefixReuse = prefixReuse },
     });
 
