@@ -36,7 +36,7 @@ public sealed class FunctionsTestHost : IAsyncDisposable
     {
         ActivityFunctions? activities = null; // created from the worker's DI once the host runs
         var clock = new ManualClock();
-        var host = await DurableTaskTestHost.StartAsync(registry =>
+        var host = await StartOnFreePortAsync(registry =>
         {
             // Typed input, as the Functions middleware deserializes it, so the adapters' GetInput<T>() sees the record.
             registry.AddOrchestratorFunc<ChatSessionInput, ChatSessionResult?>(nameof(ChatSessionOrchestration), (context, _) => OrchestratorFunctions.ChatSession(context));
@@ -44,8 +44,9 @@ public sealed class FunctionsTestHost : IAsyncDisposable
             registry.AddActivityFunc<ChatTurnRequest, ChatTurnResult>(nameof(GenerateTurnActivity), (_, input) => activities!.GenerateTurn(input, CancellationToken.None));
             registry.AddActivityFunc<ToolCall, string>(nameof(CallToolActivity), (_, input) => activities!.CallTool(input, CancellationToken.None));
             registry.AddActivityFunc<string[], ToolDescriptor[]>(nameof(ListToolsActivity), (_, input) => activities!.ListTools(input));
-        }, new DurableTaskTestHostOptions
+        }, port => new DurableTaskTestHostOptions
         {
+            Port = port,
             ConfigureServices = services =>
             {
                 services.AddSingleton(model);
@@ -57,6 +58,34 @@ public sealed class FunctionsTestHost : IAsyncDisposable
         var sp = host.Services;
         activities = new ActivityFunctions(sp.GetRequiredService<GenerateTurnActivity>(), sp.GetRequiredService<CallToolActivity>(), sp.GetRequiredService<ListToolsActivity>());
         return new FunctionsTestHost(host, new DurableHttpFunctions(sp.GetRequiredService<DurableHttpApi>(), sp.GetRequiredService<ChatTurnEndpoint>())) { Clock = clock };
+    }
+
+    /// <summary>Starts the Durable test host on a port the OS just handed out, retrying on a bind collision.</summary>
+    /// <remarks>
+    /// The host's sidecar binds a TCP port of its own (random in 30000–40000 by default, inside Linux's ephemeral range).
+    /// CI runs the test projects side by side and their servers bind ephemeral ports, so a chosen port can be taken
+    /// between choosing and binding: a fresh OS-assigned port, and a few attempts, make that a non-event.
+    /// </remarks>
+    private static async Task<DurableTaskTestHost> StartOnFreePortAsync(Action<DurableTaskRegistry> register, Func<int, DurableTaskTestHostOptions> options)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await DurableTaskTestHost.StartAsync(register, options(FreePort()));
+            }
+            catch (IOException ex) when (attempt < 5 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // Taken between FreePort() and the bind: try another.
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>A request as the Functions ASP.NET Core integration hands it over.</summary>
